@@ -1,0 +1,1 @@
+"""Reference orchestrator-api for pdtrain."""
