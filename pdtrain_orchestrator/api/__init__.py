@@ -1,0 +1,1 @@
+"""HTTP routers of the orchestrator-api, one module per resource."""

@@ -1,0 +1,36 @@
+"""Helpers shared by the routers: ownership lookups and pagination."""
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from pdtrain_orchestrator.errors import NotFound
+
+TOTAL_HEADER = "X-Total-Count"
+
+
+def get_owned(session: Session, model, item_id: str, owner: str, label: str):
+    """Return the row of model with item_id owned by owner.
+
+    Another owner's row raises NotFound like a missing one, so ids of
+    other owners cannot be probed.
+    """
+    row = session.get(model, item_id)
+    if row is None or row.owner != owner:
+        raise NotFound(f"{label} {item_id} not found")
+    return row
+
+
+def paginate(session: Session, query: Select, limit: int, offset: int):
+    """Return (rows of one page, total rows) of query."""
+    total = session.scalar(
+        select(func.count()).select_from(query.order_by(None).subquery())
+    )
+    rows = session.scalars(query.limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def split_filter(value: str | None) -> list[str]:
+    """Split a comma-separated filter such as 'running,pending'."""
+    if not value:
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -1,0 +1,206 @@
+"""Runs: create, list, show, submit, stop and refresh."""
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pdtrain_orchestrator import run_control, run_requests
+from pdtrain_orchestrator.api.common import (
+    TOTAL_HEADER,
+    get_owned,
+    paginate,
+    split_filter,
+)
+from pdtrain_orchestrator.deps import (
+    BaseUrlDep,
+    LimitDep,
+    OffsetDep,
+    OwnerDep,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+)
+from pdtrain_orchestrator.models import Artifact, Bundle, Run, utcnow
+from pdtrain_orchestrator.schemas import RunCreateRequest, RunResponse
+from pdtrain_orchestrator.storage.local import LocalObjectStore
+
+LOG = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"])
+
+MODEL_ARTIFACT = "model.tar.gz"
+# Bundles are in the local object store, not in S3, so their URI uses
+# this scheme instead of s3://.
+BUNDLE_URI_SCHEME = "local://"
+
+
+def get_executor(request: Request):
+    return request.app.state.executor
+
+
+ExecutorDep = Annotated[object, Depends(get_executor)]
+
+
+class RunView:
+    """Render runs with their bundle URI and signed model URL."""
+
+    def __init__(
+        self,
+        session: Session,
+        store: LocalObjectStore,
+        base_url: str,
+        expires_in: int,
+    ):
+        self.session = session
+        self.store = store
+        self.base_url = base_url
+        self.expires_in = expires_in
+
+    def _runtime(self, run: Run) -> float | None:
+        if run.started_at is None:
+            return None
+        end = run.ended_at or utcnow()
+        return round((end - run.started_at).total_seconds(), 3)
+
+    def _model_url(self, run: Run) -> str | None:
+        key = self.session.scalar(
+            select(Artifact.s3_key).where(
+                Artifact.run_id == run.id, Artifact.name == MODEL_ARTIFACT
+            )
+        )
+        if key is None:
+            return None
+        return self.store.signed_url(
+            self.base_url, "GET", key, self.expires_in
+        )
+
+    def render(self, run: Run) -> dict:
+        bundle = self.session.get(Bundle, run.bundle_id)
+        fields = {
+            name: getattr(run, name, None) for name in RunResponse.model_fields
+        }
+        fields.update(
+            error_message=run.failure_reason,
+            runtime_seconds=self._runtime(run),
+            bundle={
+                "id": bundle.id,
+                "s3_uri": BUNDLE_URI_SCHEME + bundle.s3_key,
+            },
+            model_url=self._model_url(run),
+        )
+        return fields
+
+
+def _view(
+    session: Session, store: LocalObjectStore, base_url: str, settings
+) -> RunView:
+    return RunView(session, store, base_url, settings.url_expiry_seconds)
+
+
+@router.post("", response_model=RunResponse, status_code=201)
+def create_run(
+    body: RunCreateRequest,
+    owner: OwnerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    base_url: BaseUrlDep,
+):
+    """Create a run in status `created`; submit starts it."""
+    run = run_requests.build_run(session, owner, body)
+    session.add(run)
+    session.commit()
+    LOG.info("Created run %s from bundle %s", run.id, run.bundle_id)
+    return _view(session, store, base_url, settings).render(run)
+
+
+@router.get("", response_model=list[RunResponse])
+def list_runs(
+    owner: OwnerDep,
+    session: SessionDep,
+    response: Response,
+    settings: SettingsDep,
+    store: StoreDep,
+    base_url: BaseUrlDep,
+    limit: LimitDep = 100,
+    offset: OffsetDep = 0,
+    name: str | None = None,
+    status: str | None = None,
+):
+    """List runs, newest first; the total is in X-Total-Count.
+
+    status takes one status or several separated by commas.
+    """
+    query = select(Run).where(Run.owner == owner)
+    if name:
+        query = query.where(Run.name == name)
+    if statuses := split_filter(status):
+        query = query.where(Run.status.in_(statuses))
+    query = query.order_by(Run.created_at.desc(), Run.id)
+    rows, total = paginate(session, query, limit, offset)
+    response.headers[TOTAL_HEADER] = str(total)
+    view = _view(session, store, base_url, settings)
+    return [view.render(row) for row in rows]
+
+
+@router.get("/{run_id}", response_model=RunResponse)
+def show_run(
+    run_id: str,
+    owner: OwnerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    base_url: BaseUrlDep,
+):
+    """Return one run."""
+    run = get_owned(session, Run, run_id, owner, "run")
+    return _view(session, store, base_url, settings).render(run)
+
+
+@router.post("/{run_id}/submit", response_model=RunResponse)
+def submit_run(
+    run_id: str,
+    owner: OwnerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    base_url: BaseUrlDep,
+    executor: ExecutorDep,
+):
+    """Queue a created run with the executor; it becomes `pending`."""
+    run = get_owned(session, Run, run_id, owner, "run")
+    run = run_control.submit_run(session, run, executor, settings, store)
+    return _view(session, store, base_url, settings).render(run)
+
+
+@router.post("/{run_id}/stop", response_model=RunResponse)
+def stop_run(
+    run_id: str,
+    owner: OwnerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    base_url: BaseUrlDep,
+    executor: ExecutorDep,
+):
+    """Stop a run; an ended run is returned with its status unchanged."""
+    run = get_owned(session, Run, run_id, owner, "run")
+    run = run_control.stop_run(session, run, executor)
+    return _view(session, store, base_url, settings).render(run)
+
+
+@router.post("/{run_id}/refresh", response_model=RunResponse)
+def refresh_run(
+    run_id: str,
+    owner: OwnerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    base_url: BaseUrlDep,
+):
+    """Return the run; the local executor keeps its state current."""
+    run = get_owned(session, Run, run_id, owner, "run")
+    return _view(session, store, base_url, settings).render(run)

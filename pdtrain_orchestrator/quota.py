@@ -1,0 +1,112 @@
+"""Storage use per owner, and the checks that keep it within limits."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pdtrain_orchestrator.errors import QuotaExceeded
+from pdtrain_orchestrator.models import Bundle, Dataset, DatasetVersion
+from pdtrain_orchestrator.settings import Settings
+
+GIB = 1024**3
+
+
+def bundle_usage(session: Session, owner: str) -> tuple[int, int]:
+    """Return (bytes, count) of owner's bundle versions."""
+    size, count = session.execute(
+        select(
+            func.coalesce(func.sum(Bundle.size_bytes), 0), func.count()
+        ).where(Bundle.owner == owner)
+    ).one()
+    return int(size), int(count)
+
+
+def dataset_usage(session: Session, owner: str) -> tuple[int, int]:
+    """Return (bytes of all versions, number of datasets) of owner."""
+    size = session.scalar(
+        select(func.coalesce(func.sum(DatasetVersion.size_bytes), 0))
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(Dataset.owner == owner)
+    )
+    count = session.scalar(
+        select(func.count()).select_from(Dataset).where(Dataset.owner == owner)
+    )
+    return int(size), int(count)
+
+
+def _usage(size: int, count: int, max_gb: float, max_count: int) -> dict:
+    used_gb = size / GIB
+    percentage = 100.0 * used_gb / max_gb if max_gb else 0.0
+    return {
+        "current_storage_gb": used_gb,
+        "max_storage_gb": max_gb,
+        "storage_percentage_used": percentage,
+        "current_count": count,
+        "max_count": max_count,
+    }
+
+
+def quota_report(session: Session, owner: str, settings: Settings) -> dict:
+    """Return the body of `GET /v1/storage/quota`."""
+    return {
+        "datasets": _usage(
+            *dataset_usage(session, owner),
+            settings.max_dataset_storage_gb,
+            settings.max_dataset_count,
+        ),
+        "bundles": _usage(
+            *bundle_usage(session, owner),
+            settings.max_bundle_storage_gb,
+            settings.max_bundle_count,
+        ),
+        "limits": {
+            "max_single_dataset_size_gb": settings.max_single_dataset_size_gb,
+            "max_single_bundle_size_mb": settings.max_single_bundle_size_mb,
+            "dataset_retention_days": settings.dataset_retention_days,
+        },
+    }
+
+
+def check_bundle_quota(
+    session: Session, owner: str, settings: Settings, size_bytes: int
+) -> None:
+    """Raise QuotaExceeded if one more bundle of size_bytes won't fit."""
+    if size_bytes > settings.max_bundle_bytes:
+        raise QuotaExceeded(
+            f"bundle is {size_bytes} bytes, over the limit of "
+            f"{settings.max_single_bundle_size_mb} MB"
+        )
+    used, count = bundle_usage(session, owner)
+    if count + 1 > settings.max_bundle_count:
+        raise QuotaExceeded(
+            f"bundle count limit {settings.max_bundle_count} reached"
+        )
+    if used + size_bytes > settings.max_bundle_storage_gb * GIB:
+        raise QuotaExceeded(
+            f"bundle storage limit of {settings.max_bundle_storage_gb} GB "
+            "reached"
+        )
+
+
+def check_dataset_quota(
+    session: Session,
+    owner: str,
+    settings: Settings,
+    size_bytes: int,
+    new_dataset: bool,
+) -> None:
+    """Raise QuotaExceeded if a dataset version of size_bytes won't fit."""
+    if size_bytes > settings.max_dataset_bytes:
+        raise QuotaExceeded(
+            f"dataset version is {size_bytes} bytes, over the limit of "
+            f"{settings.max_single_dataset_size_gb} GB"
+        )
+    used, count = dataset_usage(session, owner)
+    if new_dataset and count + 1 > settings.max_dataset_count:
+        raise QuotaExceeded(
+            f"dataset count limit {settings.max_dataset_count} reached"
+        )
+    if used + size_bytes > settings.max_dataset_storage_gb * GIB:
+        raise QuotaExceeded(
+            f"dataset storage limit of {settings.max_dataset_storage_gb} GB "
+            "reached"
+        )

@@ -1,0 +1,167 @@
+"""Check a run create request and turn it into a Run row."""
+
+import logging
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pdtrain_orchestrator import frameworks
+from pdtrain_orchestrator.api.common import get_owned
+from pdtrain_orchestrator.bundle_check import check_entry
+from pdtrain_orchestrator.errors import Invalid, NotFound
+from pdtrain_orchestrator.models import Bundle, Dataset, DatasetVersion, Run
+from pdtrain_orchestrator.schemas import RunCreateRequest, RunInputRequest
+
+LOG = logging.getLogger(__name__)
+
+ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+# SageMaker's rule for channel names.
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# The SDK sets hyperparameters with this prefix itself (sagemaker_program,
+# sagemaker_submit_directory, ...); a user value would clash with them.
+RESERVED_HYPERPARAMETER_PREFIX = "sagemaker_"
+FIRST_CHANNEL = "dataset"
+DEFAULT_INSTANCE_TYPE = "local"
+# Execution mode of every run: this orchestrator has only the local
+# executor.
+EXECUTION_MODE = "local"
+
+
+def check_hyperparameters(values: dict) -> dict:
+    for key in values:
+        if key.startswith(RESERVED_HYPERPARAMETER_PREFIX):
+            raise Invalid(
+                f"hyperparameter {key!r} is reserved: names starting with "
+                f"{RESERVED_HYPERPARAMETER_PREFIX!r} are set by SageMaker"
+            )
+        if not key:
+            raise Invalid("hyperparameter names cannot be empty")
+    return values
+
+
+def check_env(values: dict) -> dict[str, str]:
+    """Return env with string values; keys must be shell variable names."""
+    result = {}
+    for key, value in values.items():
+        if not ENV_KEY.fullmatch(key):
+            raise Invalid(
+                f"invalid environment variable name {key!r}: use letters, "
+                "digits and '_', not starting with a digit"
+            )
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        result[key] = str(value)
+    return result
+
+
+def _channel_name(item: RunInputRequest, index: int, dataset: Dataset) -> str:
+    if item.channel is not None:
+        name = item.channel
+    elif index == 0:
+        name = FIRST_CHANNEL
+    else:
+        name = dataset.name
+    if not CHANNEL_NAME.fullmatch(name):
+        raise Invalid(
+            f"invalid channel name {name!r}: use 1 to 64 letters, digits, "
+            "'.', '-' or '_'"
+        )
+    return name
+
+
+def _resolve_input(
+    session: Session, owner: str, item: RunInputRequest, index: int
+) -> dict:
+    if item.type != "dataset":
+        raise Invalid(f"unsupported input type {item.type!r}; use 'dataset'")
+    dataset = get_owned(session, Dataset, item.dataset_id, owner, "dataset")
+    version = item.version or dataset.current_version
+    if version is None or not _has_version(session, dataset.id, version):
+        raise NotFound(
+            f"dataset {dataset.id} ({dataset.name}) has no version {version}"
+        )
+    return {
+        "type": "dataset",
+        "dataset_id": dataset.id,
+        "dataset_name": dataset.name,
+        "version": version,
+        "channel": _channel_name(item, index, dataset),
+    }
+
+
+def _has_version(session: Session, dataset_id: str, version: int) -> bool:
+    found = session.scalar(
+        select(DatasetVersion.id).where(
+            DatasetVersion.dataset_id == dataset_id,
+            DatasetVersion.version == version,
+        )
+    )
+    return found is not None
+
+
+def resolve_inputs(
+    session: Session, owner: str, items: list[RunInputRequest]
+) -> list[dict]:
+    """Check that each input is owner's dataset and name its channel."""
+    inputs = [
+        _resolve_input(session, owner, item, index)
+        for index, item in enumerate(items)
+    ]
+    names = [item["channel"] for item in inputs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise Invalid(
+            f"channel names must be unique; repeated: {duplicates}. Name "
+            "each input with 'channel'"
+        )
+    return inputs
+
+
+def _framework_fields(body: RunCreateRequest) -> dict:
+    if body.framework and body.image:
+        raise Invalid("give either framework or image, not both")
+    if not body.framework:
+        return {
+            "framework": None,
+            "framework_version": None,
+            "python_version": body.python_version,
+        }
+    try:
+        image = frameworks.resolve(
+            body.framework, body.framework_version, body.python_version
+        )
+    except frameworks.UnknownFramework as error:
+        raise Invalid(str(error)) from None
+    return {
+        "framework": image.framework,
+        "framework_version": image.version,
+        "python_version": image.python_version,
+    }
+
+
+def build_run(session: Session, owner: str, body: RunCreateRequest) -> Run:
+    """Check body and return an unsaved Run in status `created`."""
+    bundle = get_owned(session, Bundle, body.bundle_id, owner, "bundle")
+    if body.name is not None and not RUN_NAME.fullmatch(body.name):
+        raise Invalid(
+            f"invalid run name {body.name!r}: use 1 to 128 letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit"
+        )
+    return Run(
+        owner=owner,
+        name=body.name,
+        status="created",
+        execution_mode=EXECUTION_MODE,
+        bundle_id=bundle.id,
+        entry=check_entry(body.entry or bundle.entry_point),
+        image=body.image,
+        instance_type=body.instance_type or DEFAULT_INSTANCE_TYPE,
+        hyperparameters=check_hyperparameters(body.hyperparameters),
+        env=check_env(body.env),
+        inputs=resolve_inputs(session, owner, body.inputs),
+        spot_instances=body.spot_instances,
+        max_runtime_seconds=body.max_runtime_seconds,
+        **_framework_fields(body),
+    )

@@ -1,0 +1,98 @@
+"""Settings of one orchestrator process."""
+
+import dataclasses
+import logging
+import os
+import secrets
+from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+
+SECRET_FILE = "signing_secret"
+DATABASE_FILE = "orchestrator.db"
+
+
+def _default_concurrency() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclasses.dataclass
+class Settings:
+    """Settings of one orchestrator, all derived from its home folder.
+
+    Sizes are in the units their names carry. Quota limits are reported by
+    `GET /v1/storage/quota` and enforced when an upload is finalized.
+    """
+
+    home: Path
+    database_url: str | None = None
+    secret: bytes | None = None
+    max_concurrent: int = dataclasses.field(
+        default_factory=_default_concurrency
+    )
+    # Base of signed object URLs, such as "https://pdtrain.example.com".
+    # Without it, URLs use the scheme and host of the request.
+    public_url: str | None = None
+    url_expiry_seconds: int = 3600
+    max_url_expiry_seconds: int = 7 * 24 * 3600
+    # Seconds between database polls of `GET /v1/runs/{id}/logs/stream`.
+    log_poll_seconds: float = 0.5
+    max_dataset_storage_gb: float = 100.0
+    max_dataset_count: int = 1000
+    max_bundle_storage_gb: float = 20.0
+    max_bundle_count: int = 1000
+    max_single_dataset_size_gb: float = 50.0
+    max_single_bundle_size_mb: float = 500.0
+    # 0 means datasets are kept until deleted; nothing expires them.
+    dataset_retention_days: int = 0
+
+    def __post_init__(self):
+        self.home = Path(self.home).expanduser().resolve()
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.home / DATABASE_FILE}"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.home / "objects"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def envs_dir(self) -> Path:
+        return self.home / "envs"
+
+    @property
+    def max_bundle_bytes(self) -> int:
+        return int(self.max_single_bundle_size_mb * 1024**2)
+
+    @property
+    def max_dataset_bytes(self) -> int:
+        return int(self.max_single_dataset_size_gb * 1024**3)
+
+    def prepare(self) -> None:
+        """Create the home folder (mode 0700) and load the signing secret."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, 0o700)
+        if self.secret is None:
+            self.secret = load_or_create_secret(self.home / SECRET_FILE)
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """Read the HMAC secret at path, creating it with mode 0600 if missing."""
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+
+    secret = secrets.token_bytes(32)
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+    )
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret.hex())
+    os.replace(temporary, path)
+    LOG.info("Created signing secret %s", path)
+    return secret

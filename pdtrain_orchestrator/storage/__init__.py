@@ -1,0 +1,1 @@
+"""Object stores of the orchestrator."""
