@@ -10,7 +10,11 @@ from tests.functional.conftest import make_tar
 def assert_one_line_error(result, *fragments):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    # Retry warnings may come first; the error itself is one line.
+    lines = [
+        line for line in result.stderr.splitlines()
+        if line.strip() and not line.startswith("Warning: Retrying")
+    ]
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
