@@ -143,7 +143,9 @@ def test_logs_follow_exits_after_last_line(cli, bundle_dir, csv_file):
 def test_quota_counts_uploads(cli, csv_file):
     cli.json("dataset", "upload", csv_file, "--name", "counted")
 
-    quota = cli.json("quota")
+    quota = {row["kind"]: row for row in cli.json("quota")}
 
-    assert isinstance(quota, (list, dict))
-    assert "dataset" in json.dumps(quota)
+    assert quota["datasets"]["used"] == csv_file.stat().st_size
+    assert quota["datasets"]["count"] == 1
+    assert quota["bundles"]["used"] == 0
+    assert quota["datasets"]["limit"] > quota["datasets"]["used"]
