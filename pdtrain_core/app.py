@@ -8,18 +8,23 @@ import logging
 import os
 import re
 import sys
+import typing
 
-import stevedore
-from cliff import app, commandmanager, interactive
+from cliff import app
 
-from pdtrain_core import __version__, config, embedded
-from pdtrain_core.client import Client
+from pdtrain_core import __version__, config, plugins, terminal
 from pdtrain_core.exceptions import (
     PdtrainError,
     RunFailed,
     RunStopped,
 )
 from pdtrain_core.exitcodes import ExitCode
+
+# requests, cmd2 and the orchestrator are imported where they are first
+# used, so `pdtrain --version` and one-shot commands start quickly.
+if typing.TYPE_CHECKING:
+    from pdtrain_core import embedded
+    from pdtrain_core.client import Client
 
 LOG = logging.getLogger(__name__)
 
@@ -36,7 +41,14 @@ _QUERY = re.compile(r"\?[^\s\"']*")
 
 
 class _ConsoleFormatter(logging.Formatter):
-    """Format console records as "Error: ..." and "Warning: ..." lines."""
+    """Format console records as "Error: ..." and "Warning: ..." lines.
+
+    The prefix is coloured only when the stream allows colour.
+    """
+
+    def __init__(self, fmt, stream):
+        super().__init__(fmt)
+        self.stream = stream
 
     def format(self, record):
         if isinstance(record.msg, BaseException) and not isinstance(
@@ -48,9 +60,11 @@ class _ConsoleFormatter(logging.Formatter):
             record.msg = f"{type(error).__name__}: {error}"
         text = super().format(record)
         if record.levelno >= logging.ERROR:
-            return f"Error: {text}"
+            prefix = terminal.paint("Error:", terminal.RED, self.stream)
+            return f"{prefix} {text}"
         if record.levelno == logging.WARNING:
-            return f"Warning: {text}"
+            prefix = terminal.paint("Warning:", terminal.YELLOW, self.stream)
+            return f"{prefix} {text}"
         return text
 
 
@@ -64,82 +78,11 @@ class _RedactQueryFilter(logging.Filter):
         return True
 
 
-class _CommandManager(commandmanager.CommandManager):
-    """Command loader that skips a broken plugin with one warning."""
+def _open_shell(parent_app, command_manager, stdin, stdout):
+    """Build the interactive shell, importing cmd2 only now."""
+    from pdtrain_core.shell import PdtrainShell
 
-    def load_commands(self, namespace):
-        self.group_list.append(namespace)
-        manager = stevedore.ExtensionManager(
-            namespace, on_load_failure_callback=_warn_plugin_failed
-        )
-        for extension in manager:
-            name = extension.name
-            if self.convert_underscores:
-                name = name.replace("_", " ")
-            if name in self.commands:
-                LOG.warning(
-                    "Command %r is defined twice; using %s",
-                    name,
-                    extension.entry_point.value,
-                )
-            self.commands[name] = extension.entry_point
-
-
-def _warn_plugin_failed(manager, entry_point, error):
-    LOG.warning(
-        "Skipping command plugin %r (%s): %s: %s",
-        entry_point.name,
-        entry_point.value,
-        type(error).__name__,
-        error,
-    )
-
-
-class PdtrainShell(interactive.InteractiveApp):
-    """cliff's interactive shell with history kept under PDTRAIN_HOME."""
-
-    def __init__(
-        self, parent_app, command_manager, stdin, stdout, errexit=False
-    ):
-        # NOTE: this repeats cliff's InteractiveApp.__init__ because that
-        # one passes no history file, and nothing sets one later.
-        import cmd2
-
-        self.parent_app = parent_app
-        self.command_manager = command_manager
-        self.errexit = errexit
-        cmd2.Cmd.__init__(
-            self,
-            "tab",
-            stdin=stdin,
-            stdout=stdout,
-            persistent_history_file=str(_private_history_file()),
-            allow_cli_args=False,
-        )
-        # cmd2 4 sets its own prompt in __init__, so this comes after it.
-        interactive_input = getattr(sys.stdin, "isatty", lambda: True)()
-        self.prompt = "(pdtrain) " if interactive_input else ""
-
-    def default(self, line):
-        """Record a pdtrain command in the history, then run it."""
-        # cmd2 4 records only its own do_* commands; every pdtrain
-        # command reaches the shell through default().
-        if hasattr(line, "raw"):
-            self.history.append(line)
-        return super().default(line)
-
-
-def _private_history_file():
-    """Create the shell history file with mode 0600 and return its path.
-
-    cmd2 rewrites the file at exit without changing its mode, so
-    creating it first keeps typed commands private.
-    """
-    home = config.ensure_private_dir(config.home_dir())
-    path = home / "history"
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, config.FILE_MODE))
-    return path
+    return PdtrainShell(parent_app, command_manager, stdin, stdout)
 
 
 class PdtrainApp(app.App):
@@ -155,11 +98,11 @@ class PdtrainApp(app.App):
         super().__init__(
             description=DESCRIPTION,
             version=__version__,
-            command_manager=_CommandManager("pdtrain.commands"),
+            command_manager=plugins.CommandManager(plugins.NAMESPACE),
             stdin=stdin,
             stdout=stdout,
             stderr=stderr,
-            interactive_app_factory=PdtrainShell,
+            interactive_app_factory=_open_shell,
             deferred_help=True,
         )
         self._settings = None
@@ -170,10 +113,23 @@ class PdtrainApp(app.App):
     def run(self, argv):
         """Run argv, or the interactive shell when argv has no command."""
         code = super().run(argv)
-        # cliff returns 1 after the shell ends, even on a clean quit.
+        # cliff returns 1 after the shell ends, even on a clean quit;
+        # the shell keeps the status of the last command that failed.
         if self.interactive_mode and self.interpreter is not None:
-            return int(ExitCode.SUCCESS)
+            return self.interpreter.exit_status
         return code
+
+    def initialize_app(self, argv):
+        """Report plugin conflicts, now that logging is set up."""
+        self.command_manager.report_conflicts()
+
+    def print_help_if_requested(self):
+        """Print the command groups for `pdtrain --help`, as `help` does.
+
+        cliff's own listing imports every command to describe it.
+        """
+        if self.deferred_help and self.options.deferred_help:
+            raise SystemExit(self.run_subcommand(["help"]))
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
         parser = super().build_option_parser(
@@ -233,7 +189,9 @@ class PdtrainApp(app.App):
             level = logging.DEBUG
         handler = logging.StreamHandler(self.stderr)
         handler.setLevel(level)
-        handler.setFormatter(_ConsoleFormatter(self.CONSOLE_MESSAGE_FORMAT))
+        handler.setFormatter(
+            _ConsoleFormatter(self.CONSOLE_MESSAGE_FORMAT, self.stderr)
+        )
         return handler
 
     # -- settings and client -------------------------------------------
@@ -250,18 +208,22 @@ class PdtrainApp(app.App):
         return self._settings
 
     @property
-    def local_server(self) -> embedded.LocalServer:
+    def local_server(self) -> "embedded.LocalServer":
         """Return the embedded orchestrator under PDTRAIN_HOME."""
+        from pdtrain_core import embedded
+
         return embedded.LocalServer(config.home_dir())
 
     @property
-    def client(self) -> Client:
+    def client(self) -> "Client":
         """Return the API client, starting the local server if needed."""
         if self._client is None:
             self._client = self._make_client()
         return self._client
 
-    def _make_client(self) -> Client:
+    def _make_client(self) -> "Client":
+        from pdtrain_core.client import Client
+
         settings = self.settings
         if not settings.embedded:
             LOG.debug(
@@ -293,6 +255,9 @@ class PdtrainApp(app.App):
             self.command_manager.find_command(argv)
         except ValueError:
             return self._unknown_command(argv)
+        except plugins.PluginLoadError as error:
+            LOG.error(error)
+            return int(error.exit_code)
         self._exit_code = None
         result = super().run_subcommand(argv)
         if self._exit_code is not None:
@@ -340,6 +305,7 @@ def _silence_stdout():
 def main(argv=None) -> int:
     """Run pdtrain with argv (default: sys.argv) and return the status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    terminal.ensure_unicode_output(sys.stdout, sys.stderr)
     pdtrain = PdtrainApp()
     try:
         code = pdtrain.run(argv)

@@ -2,8 +2,9 @@
 
 Every call goes through ``Client._request``, which joins the URL, sets a
 timeout and the Bearer header, retries idempotent requests on connection
-errors and 502/503/504, logs one DEBUG line per request and turns error
-responses into the ``ApiError`` tree. The client never prints or prompts.
+errors, 429 and 5xx (with jittered backoff, honouring Retry-After), logs
+one DEBUG line per request and turns error responses into the
+``ApiError`` tree. The client never prints or prompts.
 """
 
 import logging
@@ -25,9 +26,11 @@ from pdtrain_core.exceptions import (
 LOG = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0  # seconds, per connect and per read
-RETRY_STATUSES = (502, 503, 504)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 PAGE_SIZE = 100
+# Seconds between the attempts of a run create with an idempotency key.
+CREATE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
 class _LoggingRetry(Retry):
@@ -54,6 +57,7 @@ def make_session(retries=3) -> requests.Session:
         read=0,  # a read failure may have reached the server
         status=retries,
         backoff_factor=0.5,
+        backoff_jitter=0.5,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=IDEMPOTENT_METHODS,
         raise_on_status=False,
@@ -93,9 +97,17 @@ class Client:
         self.session = session or make_session()
         self._capabilities = None
 
-    def _request(self, method, path, params=None, json=None, expect_json=True):
+    def _request(
+        self,
+        method,
+        path,
+        params=None,
+        json=None,
+        expect_json=True,
+        headers=None,
+    ):
         """Send one request and return the decoded JSON body."""
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         if params:
@@ -135,6 +147,12 @@ class Client:
             ) from error
         except requests.ConnectionError as error:
             raise ServerUnavailable(self.base_url, _reason(error)) from error
+        except requests.exceptions.ChunkedEncodingError as error:
+            # The server closed the connection in the middle of a body,
+            # as when its process is killed.
+            raise ServerUnavailable(
+                self.base_url, "connection closed mid-response"
+            ) from error
 
     # -- meta ---------------------------------------------------------
 
@@ -272,9 +290,28 @@ class Client:
 
     # -- runs ----------------------------------------------------------
 
-    def create_run(self, body):
-        """Create a run from a run-create body and return it."""
-        return self._request("POST", "/v1/runs", json=body)
+    def create_run(self, body, idempotency_key=None):
+        """Create a run from a run-create body and return it.
+
+        With idempotency_key the POST is safe to repeat, so it is retried
+        after a connection failure or a 502, 503 or 504 answer; a server
+        that saw the first attempt returns the run it made then.
+        """
+        if idempotency_key is None:
+            return self._request("POST", "/v1/runs", json=body)
+        headers = {"Idempotency-Key": idempotency_key}
+        for delay in (*CREATE_RETRY_DELAYS, None):
+            try:
+                return self._request(
+                    "POST", "/v1/runs", json=body, headers=headers
+                )
+            except (ServerUnavailable, ServerError) as error:
+                status = getattr(error, "status", None)
+                retryable = status is None or status in (502, 503, 504)
+                if delay is None or not retryable:
+                    raise
+                LOG.warning("Retrying run create in %g s: %s", delay, error)
+                time.sleep(delay)
 
     def list_runs(self, status=None, name=None, limit=None):
         """Return runs, newest first, filtered by status and name."""
@@ -295,9 +332,24 @@ class Client:
         path = f"/v1/runs/{_quote(run_id)}/{action}"
         return self._request("POST", path)
 
-    def get_logs(self, run_id, limit=None, next_token=None):
-        """Return {events, next_token?, status?} for a run's logs."""
-        params = {"limit": limit, "next_token": next_token}
+    def get_logs(
+        self,
+        run_id,
+        limit=None,
+        next_token=None,
+        start_time=None,
+        stream=None,
+    ):
+        """Return {events, next_token?, status?} for a run's logs.
+
+        start_time (epoch ms) and stream need the log_filters capability.
+        """
+        params = {
+            "limit": limit,
+            "next_token": next_token,
+            "start_time": start_time,
+            "stream": stream,
+        }
         return self._request(
             "GET", f"/v1/runs/{_quote(run_id)}/logs", params=params
         )
@@ -312,6 +364,55 @@ class Client:
     def get_quota(self):
         """Return the storage quota document."""
         return self._request("GET", "/v1/storage/quota")
+
+    def artifact_file_urls(self, run_id, artifact, paths):
+        """Return signed URLs of files inside an artifact archive."""
+        body = {"artifact": artifact, "paths": list(paths)}
+        path = f"/v1/runs/{_quote(run_id)}/artifacts/files"
+        return self._request("POST", path, json=body)["files"]
+
+    def list_envs(self):
+        """Return the server's cached framework environments."""
+        return items_of(self._request("GET", "/v1/envs"))
+
+    def delete_env(self, env_id):
+        """Remove a cached environment or a failed-install record."""
+        self._request("DELETE", f"/v1/envs/{_quote(env_id)}")
+
+    def delete_dataset_version(self, dataset_id, version):
+        """Delete one dataset version (capability dataset_version_delete)."""
+        path = f"/v1/datasets/{_quote(dataset_id)}/versions/{int(version)}"
+        self._request("DELETE", path, expect_json=False)
+
+    # -- multipart uploads (capability `multipart`) --------------------
+
+    def create_multipart(self, s3_key, size_bytes, part_size=None):
+        """Start a multipart upload to a presigned key; return it."""
+        body = {"s3_key": s3_key, "size_bytes": size_bytes}
+        if part_size:
+            body["part_size"] = part_size
+        return self._request("POST", "/v1/storage/multipart", json=body)
+
+    def get_multipart(self, upload_id):
+        """Return an upload with the parts the server stores."""
+        path = f"/v1/storage/multipart/{_quote(upload_id)}"
+        return self._request("GET", path)
+
+    def presign_parts(self, upload_id, part_numbers):
+        """Return {parts: [{part_number, url, size_bytes}], expires_at}."""
+        path = f"/v1/storage/multipart/{_quote(upload_id)}/parts"
+        body = {"part_numbers": list(part_numbers)}
+        return self._request("POST", path, json=body)
+
+    def complete_multipart(self, upload_id, parts):
+        """Join the parts [{part_number, etag}] into the object."""
+        path = f"/v1/storage/multipart/{_quote(upload_id)}/complete"
+        return self._request("POST", path, json={"parts": parts})
+
+    def abort_multipart(self, upload_id):
+        """Abort an upload and drop its stored parts."""
+        path = f"/v1/storage/multipart/{_quote(upload_id)}"
+        self._request("DELETE", path, expect_json=False)
 
 
 def _quote(value) -> str:

@@ -16,10 +16,11 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 
-from pdtrain_core.exceptions import ConfigError
+from pdtrain_core.exceptions import ConfigError, UsageError
 
 LOG = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ CONFIG_NAME = "config.json"
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def home_dir(environ=None) -> Path:
@@ -48,6 +50,26 @@ def ensure_private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, DIR_MODE)
     return path
+
+
+def fix_private_mode(path: Path, mode: int) -> None:
+    """Restrict path to mode with a warning if others can read it.
+
+    A config file holds API keys, so a group- or world-readable copy
+    (left by a copy, an unpacked backup or a lax umask) is tightened.
+    """
+    try:
+        current = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if current & 0o077:
+        LOG.warning(
+            "%s had mode %03o, readable by other users; changed it to %03o",
+            path,
+            current,
+            mode,
+        )
+        os.chmod(path, mode)
 
 
 def write_private_file(path: Path, text: str) -> None:
@@ -89,6 +111,8 @@ class ConfigFile:
 
     def load(self) -> dict:
         """Return the file's content, or an empty config when missing."""
+        fix_private_mode(self.path.parent, DIR_MODE)
+        fix_private_mode(self.path, FILE_MODE)
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -121,6 +145,7 @@ class ConfigFile:
 
     def set_profile(self, name, api_url, api_key, make_current=True):
         """Store one profile's URL and key and optionally select it."""
+        check_profile_name(name)
         data = self.load()
         profile = data["profiles"].setdefault(name, {})
         profile["api_url"] = api_url
@@ -128,6 +153,42 @@ class ConfigFile:
         if make_current:
             data["current"] = name
         self.save(data)
+
+    def use_profile(self, name) -> None:
+        """Make the stored profile name the current one."""
+        data = self.load()
+        self._require(data, name)
+        data["current"] = name
+        self.save(data)
+
+    def delete_profile(self, name) -> bool:
+        """Remove profile name; return True when it was the current one."""
+        data = self.load()
+        self._require(data, name)
+        del data["profiles"][name]
+        was_current = data.get("current") == name
+        if was_current:
+            data.pop("current")
+        self.save(data)
+        return was_current
+
+    def _require(self, data, name):
+        if name not in data["profiles"]:
+            known = ", ".join(sorted(data["profiles"])) or "none"
+            raise ConfigError(
+                f"Profile {name!r} not found in {self.path} (profiles: "
+                f"{known}); create it with `pdtrain configure --profile "
+                f"{name}`"
+            )
+
+
+def check_profile_name(name) -> None:
+    """Raise UsageError unless name is a valid profile name."""
+    if not PROFILE_NAME.fullmatch(name or ""):
+        raise UsageError(
+            f"Invalid profile name {name!r}: use up to 64 letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit"
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,6 +38,7 @@ LOCK_FILE = "server.lock"
 START_TIMEOUT = 20.0  # seconds; a cold start imports FastAPI and SQLAlchemy
 STOP_TIMEOUT = 15.0  # seconds between SIGTERM and SIGKILL
 POLL_INTERVAL = 0.1
+MAX_TAIL_LINES = 30
 
 
 @dataclasses.dataclass
@@ -133,19 +134,25 @@ class LocalServer:
                 f"see {self.log_path}"
             ) from error
 
-    def ensure(self, port=0) -> tuple[ServerStatus, bool]:
-        """Return (status, started): start the server if not running."""
+    def ensure(self, port=0, config=None) -> tuple[ServerStatus, bool]:
+        """Return (status, started): start the server if not running.
+
+        config is a server config file (YAML) that picks the backends,
+        database and limits of a server this call starts.
+        """
+        # The pdtrain home is made first so that it, too, is 0700.
+        ensure_private_dir(self.home.parent)
         ensure_private_dir(self.home)
         with self._lock():
             current = self.status()
             if current.running:
                 return current, False
-            return self._start(port), True
+            return self._start(port, config), True
 
     def _lock(self):
         return _FileLock(self.home / LOCK_FILE)
 
-    def _start(self, port) -> ServerStatus:
+    def _start(self, port, config=None) -> ServerStatus:
         self.server_file.unlink(missing_ok=True)
         command = [
             sys.executable,
@@ -161,6 +168,13 @@ class LocalServer:
             "--bootstrap-key-file",
             KEY_FILE,
         ]
+        if config:
+            command += ["--config", str(Path(config).resolve())]
+        # A failed start reports what the server wrote from here on, such
+        # as every problem of an invalid config file.
+        self._log_start = (
+            self.log_path.stat().st_size if self.log_path.exists() else 0
+        )
         LOG.info("Starting the local orchestrator: %s", " ".join(command))
         with open(self.log_path, "ab") as log:
             # A new session keeps Ctrl-C in the terminal from reaching it.
@@ -205,11 +219,18 @@ class LocalServer:
 
     def _log_tail(self) -> str:
         try:
-            lines = self.log_path.read_text(errors="replace").splitlines()
+            with open(self.log_path, "rb") as handle:
+                handle.seek(getattr(self, "_log_start", 0))
+                text = handle.read().decode(errors="replace")
         except OSError:
             return "no log"
-        lines = [line for line in lines if line.strip()]
-        return lines[-1] if lines else "empty log"
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            return "empty log"
+        if lines[0].endswith(":") and len(lines) > 1:
+            # A multi-line error, such as the list of config problems.
+            return "\n".join(lines[-MAX_TAIL_LINES:])
+        return lines[-1]
 
     def stop(self) -> ServerStatus | None:
         """Stop the server; return its last status, None if not running.

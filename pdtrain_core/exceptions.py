@@ -32,6 +32,10 @@ class TransferError(PdtrainError):
     """An upload or download failed or its checksum did not match."""
 
 
+class QuotaExceeded(PdtrainError):
+    """An upload would not fit the size or storage limits."""
+
+
 class ServerUnavailable(PdtrainError):
     """The orchestrator-api cannot be reached."""
 
@@ -52,9 +56,11 @@ class RunEnded(PdtrainError):
         self.run = run
         run_id = run.get("id")
         message = f"Run {run_id} ended {run.get('status')}"
+        # The failure reason names the error; the status message of a
+        # failed run only says that the script exited.
         reason = _one_line(
-            run.get("status_message")
-            or run.get("failure_reason")
+            run.get("failure_reason")
+            or run.get("status_message")
             or run.get("error_message")
         )
         if reason:

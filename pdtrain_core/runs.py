@@ -1,14 +1,23 @@
 """Wait for runs to end and follow their logs.
 
-Both loops poll the orchestrator-api at a fixed interval. They report
-progress through callbacks so commands decide where lines go.
+One loop, `watch`, polls the orchestrator-api at a fixed interval for a
+run's status and, when given a LogFollower, its new log lines. It reports
+through callbacks so commands decide where output goes. A lost
+connection or a 5xx answer is retried for up to RECONNECT_SECONDS, so a
+follower survives a network drop or a server restart; with the server's
+cursor it then carries on after the last line it printed.
 """
 
-import collections
 import logging
 import time
+from dataclasses import dataclass
 
-from pdtrain_core.exceptions import WaitTimedOut
+from pdtrain_core.exceptions import (
+    ServerError,
+    ServerUnavailable,
+    WaitTimedOut,
+)
+from pdtrain_core.log_follower import LogFollower, LogQuery
 
 LOG = logging.getLogger(__name__)
 
@@ -23,10 +32,11 @@ STATUSES = (
     "failed",
     "stopped",
 )
-# Events asked for per poll when following without a cursor. A burst of
-# more lines than this between two polls loses the excess.
-FALLBACK_POLL_LIMIT = 1000
-CURSOR_POLL_LIMIT = 1000
+# How long a follower keeps retrying after the server stops responding.
+RECONNECT_SECONDS = 300.0
+RETRY_SECONDS = 1.0
+
+__all__ = ["LogFollower", "LogQuery", "Retrier", "follow_logs", "watch"]
 
 
 def is_terminal(run) -> bool:
@@ -45,6 +55,43 @@ def describe(run) -> str:
     return text
 
 
+@dataclass
+class Retrier:
+    """Call a function again while the server is unreachable or failing.
+
+    on_lost(error) is called once when a failure streak starts and
+    on_back() when a call succeeds again. After `window` seconds of
+    failures the last error is raised.
+    """
+
+    window: float = RECONNECT_SECONDS
+    on_lost: object = None
+    on_back: object = None
+    sleep: object = time.sleep
+    pause: float = RETRY_SECONDS
+
+    def call(self, function, *args, **kwargs):
+        """Return function(*args, **kwargs), retrying transient errors."""
+        lost_at = None
+        while True:
+            try:
+                result = function(*args, **kwargs)
+            except (ServerUnavailable, ServerError) as error:
+                now = time.monotonic()
+                if lost_at is None:
+                    lost_at = now
+                    if self.on_lost:
+                        self.on_lost(error)
+                if now - lost_at >= self.window:
+                    raise
+                LOG.debug("Retrying after %s", error)
+                self.sleep(self.pause)
+                continue
+            if lost_at is not None and self.on_back:
+                self.on_back()
+            return result
+
+
 def _timed_out(run_id, timeout, run):
     return WaitTimedOut(
         f"Run {run_id} is still {run.get('status')} after {timeout:g} s; "
@@ -52,138 +99,84 @@ def _timed_out(run_id, timeout, run):
     )
 
 
-def wait_for_run(
+def watch(
     client,
     run_id,
     interval=5.0,
     timeout=None,
     on_change=None,
+    follower=None,
+    retrier=None,
     sleep=time.sleep,
 ):
     """Poll a run until it ends and return it.
 
     on_change(run) is called with the first state and each change of
-    status or secondary status. Raises WaitTimedOut after timeout
-    seconds (None waits forever).
+    status or secondary status. With a follower, its new log lines are
+    printed on each poll, and once the run has ended the lines written
+    before the end. Raises WaitTimedOut after timeout seconds (None
+    waits forever).
     """
+    retrier = retrier or Retrier(sleep=sleep)
     started = time.monotonic()
     last = None
+    read = None if follower is None else follower.first
     while True:
-        run = client.get_run(run_id)
+        run = retrier.call(client.get_run, run_id)
+        ended = is_terminal(run)
         state = (run.get("status"), run.get("secondary_status"))
-        if state != last and on_change:
+        if state != last and on_change and not ended:
             on_change(run)
-        last = state
-        if is_terminal(run):
+        if read is not None:
+            # Read after the status: once the run has ended, every line
+            # it wrote is stored, so this read prints the last of them.
+            retrier.call(read)
+            read = follower.poll
+        if ended:
+            if state != last and on_change:
+                on_change(run)
             return run
+        last = state
         elapsed = time.monotonic() - started
         if timeout is not None and elapsed >= timeout:
             raise _timed_out(run_id, timeout, run)
-        sleep(
-            interval
-            if timeout is None
-            else min(interval, max(timeout - elapsed, 0.1))
-        )
+        left = None if timeout is None else max(timeout - elapsed, 0.05)
+        sleep(interval if left is None else min(interval, left))
 
 
-class LogFollower:
-    """Print a run's new log events in order until the run ends.
-
-    With the server's ``log_cursor`` capability each poll passes the
-    last ``next_token`` and gets only later events. Without it, polls
-    fetch the latest events and drop those already printed, by
-    timestamp and by count of identical lines within one millisecond.
-    """
-
-    def __init__(self, client, run_id, write, use_cursor):
-        self.client = client
-        self.run_id = run_id
-        self.write = write
-        self.use_cursor = use_cursor
-        self.token = None
-        self._last_ms = None
-        self._seen_at_last = collections.Counter()
-
-    def first(self, lines) -> str | None:
-        """Print the last `lines` events; return the run status if sent."""
-        # Servers reject limit=0, so zero lines still fetches one event to
-        # learn the cursor and the newest timestamp, and prints nothing.
-        body = self.client.get_logs(self.run_id, limit=max(lines, 1))
-        events = body.get("events", [])
-        self.token = body.get("next_token")
-        self._remember(events)
-        self._emit(events[-lines:] if lines else [])
-        return body.get("status")
-
-    def poll(self) -> tuple[int, str | None]:
-        """Print new events; return (count printed, run status if sent)."""
-        if self.use_cursor and self.token is not None:
-            body = self.client.get_logs(
-                self.run_id, limit=CURSOR_POLL_LIMIT, next_token=self.token
-            )
-            events = body.get("events", [])
-        else:
-            body = self.client.get_logs(self.run_id, limit=FALLBACK_POLL_LIMIT)
-            events = self._unseen(body.get("events", []))
-        self.token = body.get("next_token") or self.token
-        self._remember(events)
-        self._emit(events)
-        return len(events), body.get("status")
-
-    def drain(self) -> None:
-        """Poll until no new events arrive (after the run has ended)."""
-        while True:
-            count, _ = self.poll()
-            if count < CURSOR_POLL_LIMIT or not self.use_cursor:
-                return
-
-    def _emit(self, events):
-        for event in events:
-            message = str(event.get("message", ""))
-            self.write(message if message.endswith("\n") else message + "\n")
-
-    def _unseen(self, events):
-        if self._last_ms is None:
-            return events
-        seen = collections.Counter()
-        fresh = []
-        for event in events:
-            stamp = event.get("timestamp") or 0
-            if stamp < self._last_ms:
-                continue
-            if stamp == self._last_ms:
-                message = event.get("message")
-                seen[message] += 1
-                if seen[message] <= self._seen_at_last[message]:
-                    continue
-            fresh.append(event)
-        return fresh
-
-    def _remember(self, events):
-        for event in events:
-            stamp = event.get("timestamp") or 0
-            if self._last_ms is None or stamp > self._last_ms:
-                self._last_ms = stamp
-                self._seen_at_last = collections.Counter()
-            if stamp == self._last_ms:
-                self._seen_at_last[event.get("message")] += 1
+def wait_for_run(client, run_id, interval=5.0, timeout=None, **kwargs):
+    """Poll a run until it ends and return it (see watch)."""
+    return watch(client, run_id, interval, timeout, **kwargs)
 
 
 def follow_logs(
-    client, run_id, write, lines=300, interval=5.0, sleep=time.sleep
+    client,
+    run_id,
+    emit,
+    query=None,
+    interval=0.5,
+    timeout=None,
+    retrier=None,
+    sleep=time.sleep,
 ) -> dict:
-    """Write a run's last lines, then new ones until it ends; return it."""
+    """Print a run's log lines until it ends; return the ended run.
+
+    emit(events) receives each batch of new events in order.
+    """
     follower = LogFollower(
-        client, run_id, write, use_cursor=client.has("log_cursor")
+        client,
+        run_id,
+        emit,
+        query or LogQuery(),
+        use_cursor=client.has("log_cursor"),
+        server_filters=client.has("log_filters"),
     )
-    status = follower.first(lines)
-    while True:
-        if status is None:
-            status = client.get_run(run_id).get("status")
-        if status in TERMINAL_STATUSES:
-            # Lines written just before the end may arrive after the
-            # status changed, so fetch once more before returning.
-            follower.drain()
-            return client.get_run(run_id)
-        sleep(interval)
-        _, status = follower.poll()
+    return watch(
+        client,
+        run_id,
+        interval,
+        timeout,
+        follower=follower,
+        retrier=retrier,
+        sleep=sleep,
+    )

@@ -1,215 +1,226 @@
 """Stream files to and from presigned object-store URLs.
 
-Uploads stream from disk (a PUT with Content-Length, or an S3-style
-presigned POST whose form fields precede the file part). Downloads stream
-into a temporary file beside the target, are checked against the
-expected size and sha256, and only then renamed into place, so an
-interrupted download never leaves a file at the final path.
+Uploads stream from disk in 256 KiB blocks (a PUT with Content-Length,
+or an S3-style presigned POST whose form fields precede the file part)
+and hash the file in the same pass. Downloads stream into a partial file
+beside the target, resume with HTTP Range after a cut-off, and are
+renamed into place only once their size and sha256 match, so a failed
+download never leaves a file at the final path. Every request has a
+timeout and is retried under the policy of retry.py.
 
 Presigned URLs carry their signature in the query string, so only the
 host and path are ever logged.
 """
 
-import contextlib
 import hashlib
 import logging
-import os
-import tempfile
 import time
-import urllib.parse
-from pathlib import Path
 
 import requests
-from requests_toolbelt.multipart.encoder import (
-    MultipartEncoder,
-    MultipartEncoderMonitor,
-)
+from requests.adapters import HTTPAdapter
 
+from pdtrain_core import downloads
+from pdtrain_core.bodies import FileSlice, MultipartFormBody
 from pdtrain_core.exceptions import ApiError, TransferError
+from pdtrain_core.progress import progress_bar  # noqa: F401 (public API)
+from pdtrain_core.retry import RETRY_STATUSES, Attempts, safe_url
 
 LOG = logging.getLogger(__name__)
 
-CHUNK_SIZE = 1024 * 1024
 # Connect within 30 s; a stalled stream fails after 5 min without data.
 TIMEOUT = (30.0, 300.0)
+# How often one request may fetch a fresh URL after its URL expired.
+MAX_RENEWALS = 3
+_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout)
+# An empty body is sent as b"" and never read, so nothing feeds its hash.
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-def _safe_url(url: str) -> str:
-    """Return url without its query string, fit for logs and errors."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+def make_session(connections: int = 1) -> requests.Session:
+    """Return a session for transfers: pooled, with no built-in retries.
 
-
-class _ProgressReader:
-    """File wrapper that reports bytes read to a callback.
-
-    ``__len__`` lets requests send Content-Length instead of chunked
-    encoding, which S3 presigned PUTs reject.
+    Retries happen in send(), which can rebuild the request body.
     """
-
-    def __init__(self, handle, size, progress):
-        self._handle = handle
-        self._size = size
-        self._progress = progress
-
-    def __len__(self):
-        return self._size
-
-    def read(self, size=-1):
-        data = self._handle.read(size)
-        if data and self._progress:
-            self._progress(len(data))
-        return data
+    session = requests.Session()
+    adapter = HTTPAdapter(
+        pool_connections=1, pool_maxsize=max(1, connections), max_retries=0
+    )
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
-def _check(response, action, name):
-    if response.status_code >= 400:
-        error = ApiError.from_response(response)
-        raise TransferError(f"{action} of {name} failed: {error}")
+def _error(action: str, name: str, response) -> TransferError:
+    error = ApiError.from_response(response)
+    return TransferError(f"{action} of {name} failed: {error}")
 
 
-def _send(method, url, name, **kwargs):
-    """Send one transfer request and map network errors."""
+def send(
+    method,
+    url,
+    name,
+    body=None,
+    headers=None,
+    stream=False,
+    session=None,
+    renew_url=None,
+    accept=(),
+):
+    """Send one transfer request, retrying it; return the response.
+
+    body may be a FileSlice or MultipartFormBody (rebuilt for each
+    attempt by iterating it again). On 403, renew_url() may return a
+    fresh URL to try, for when a signed URL expired mid-transfer. A
+    status in accept is returned as it is. Any other 4xx, or a failure
+    once retries are spent, raises TransferError.
+    """
+    session = session or make_session()
+    attempts = Attempts(method, url, name)
+    renewals = 0
+    while True:
+        response = _attempt(session, method, url, name, body, headers, stream)
+        if isinstance(response, Exception):
+            attempts.failed(_reason(response), error=response)
+            continue
+        status = response.status_code
+        if status < 400 or status in accept:
+            return response
+        _rewind(body)
+        if status in RETRY_STATUSES:
+            attempts.failed(f"HTTP {status}", response=response.raw)
+            response.close()
+        elif status == 403 and renew_url and renewals < MAX_RENEWALS:
+            renewals += 1
+            LOG.warning("URL for %s expired or was refused; renewing", name)
+            response.close()
+            url = renew_url()
+        else:
+            raise _error(_action(method), name, response)
+
+
+def _attempt(session, method, url, name, body, headers, stream):
+    """Send once; return the response, or the network error it raised."""
     started = time.monotonic()
     try:
-        response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
-    except requests.RequestException as error:
-        raise TransferError(
-            f"{method} of {name} to {_safe_url(url)} failed: "
-            f"{type(error).__name__}"
-        ) from error
+        response = session.request(
+            method,
+            url,
+            data=b"" if body is not None and len(body) == 0 else body,
+            headers=headers,
+            stream=stream,
+            timeout=TIMEOUT,
+        )
+    except _NETWORK_ERRORS as error:
+        _rewind(body)
+        return error
     LOG.debug(
         "%s %s -> %s in %.0f ms",
         method,
-        _safe_url(url),
+        safe_url(url),
         response.status_code,
         (time.monotonic() - started) * 1000,
     )
     return response
 
 
-def put_file(url, path: Path, content_type="application/gzip", progress=None):
-    """Upload path with a streaming PUT to a presigned URL."""
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        body = _ProgressReader(handle, size, progress)
-        headers = {"Content-Type": content_type, "Content-Length": str(size)}
-        response = _send("PUT", url, path.name, data=body, headers=headers)
-    _check(response, "Upload", path.name)
-    return response
+def _rewind(body) -> None:
+    if body is not None and hasattr(body, "rewind_progress"):
+        body.rewind_progress()
+
+
+def _action(method: str) -> str:
+    return "Download" if method in ("GET", "HEAD") else "Upload"
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    text = str(error)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "reset" in text.lower() or "aborted" in text.lower():
+        return "connection reset"
+    return type(error).__name__
+
+
+def put_file(
+    url, path, content_type="application/gzip", progress=None, session=None
+) -> str:
+    """Upload path with a streaming PUT to a presigned URL.
+
+    Returns the sha256 of the bytes sent.
+    """
+    body = FileSlice(path, progress=progress)
+    headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
+    try:
+        send("PUT", url, path.name, body, headers, session=session).close()
+    finally:
+        digest = body.digest.hexdigest() if body.digest else EMPTY_SHA256
+    return digest
 
 
 def post_file(
     url,
     fields: dict,
-    path: Path,
+    path,
     file_name=None,
     content_type="application/octet-stream",
     progress=None,
-):
-    """Upload path as an S3-style presigned POST, fields first."""
-    file_name = file_name or path.name
-    with open(path, "rb") as handle:
-        # S3 ignores every form field that comes after the file part.
-        parts = list(fields.items())
-        parts.append(("file", (file_name, handle, content_type)))
-        encoder = MultipartEncoder(fields=parts)
-        last = [0]
-
-        def report(monitor):
-            if progress:
-                progress(monitor.bytes_read - last[0])
-            last[0] = monitor.bytes_read
-
-        monitor = MultipartEncoderMonitor(encoder, report)
-        headers = {"Content-Type": monitor.content_type}
-        response = _send("POST", url, file_name, data=monitor, headers=headers)
-    _check(response, "Upload", file_name)
-    return response
-
-
-def download_file(
-    url, target: Path, expected_sha256=None, expected_size=None, progress=None
+    session=None,
 ) -> str:
-    """Download url to target atomically and return its sha256.
+    """Upload path as an S3-style presigned POST, fields first.
 
-    Raises TransferError when the size or sha256 differs from the
-    expected values; the partial file is removed in every failure.
+    Returns the sha256 of the file's bytes.
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".part", dir=target.parent
+    file_name = file_name or path.name
+    body = MultipartFormBody(
+        fields, FileSlice(path, progress=progress), file_name, content_type
     )
+    headers = {
+        "Content-Type": body.content_type,
+        "Content-Length": str(len(body)),
+    }
     try:
-        with os.fdopen(handle, "wb") as temp:
-            digest, size = _stream_into(url, target.name, temp, progress)
-        _verify(target.name, digest, size, expected_sha256, expected_size)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+        send("POST", url, file_name, body, headers, session=session).close()
+    finally:
+        digest = body.file.digest
+        digest = digest.hexdigest() if digest else EMPTY_SHA256
     return digest
 
 
-def _stream_into(url, name, temp, progress):
-    digest = hashlib.sha256()
-    size = 0
-    with _send("GET", url, name, stream=True) as response:
-        _check(response, "Download", name)
-        try:
-            for chunk in response.iter_content(CHUNK_SIZE):
-                temp.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
-                if progress:
-                    progress(len(chunk))
-        except requests.RequestException as error:
-            raise TransferError(
-                f"Download of {name} was cut off after {size} bytes: "
-                f"{type(error).__name__}"
-            ) from error
-    return digest.hexdigest(), size
+def download_file(
+    url,
+    target,
+    expected_sha256=None,
+    expected_size=None,
+    progress=None,
+    renew_url=None,
+    session=None,
+) -> str:
+    """Download url to target, resuming, verified; return its sha256.
 
-
-def _verify(name, digest, size, expected_sha256, expected_size):
-    if expected_size is not None and size != int(expected_size):
-        raise TransferError(
-            f"Download of {name} got {size} bytes, expected {expected_size}"
-        )
-    if expected_sha256 and digest != expected_sha256.lower():
-        raise TransferError(
-            f"Download of {name} has sha256 {digest}, expected "
-            f"{expected_sha256}; retry the download"
-        )
-
-
-@contextlib.contextmanager
-def progress_bar(label, total, stream):
-    """Yield a callback that advances a rich bar on stream.
-
-    The bar appears only when stream is a terminal; otherwise the
-    callback does nothing, so logs and CI output stay clean.
+    See downloads.Download for the partial file and resume rules.
+    Raises TransferError when the size or sha256 differs from the
+    expected values; a wrong file never reaches target.
     """
-    if not (hasattr(stream, "isatty") and stream.isatty()):
-        yield lambda count: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TransferSpeedColumn,
+    download = downloads.Download(
+        url, target, expected_sha256, expected_size, progress
     )
 
-    columns = (
-        "{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-    )
-    with Progress(
-        *columns, console=Console(file=stream), transient=True
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda count: bar.advance(task, count)
+    def renew():
+        download.url = renew_url()
+        return download.url
+
+    def fetch(headers):
+        return send(
+            "GET",
+            download.url,
+            download.name,
+            headers=headers,
+            stream=True,
+            session=session,
+            renew_url=renew if renew_url else None,
+            accept=(416,),
+        )
+
+    return download.run(fetch)

@@ -7,25 +7,37 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from pdtrain_core import __version__
-from pdtrain_orchestrator import db, errors, run_control
+from pdtrain_orchestrator import backends, db, errors, migrate
 from pdtrain_orchestrator.api import (
     artifacts,
     bundles,
     datasets,
+    envs,
     logs,
     meta,
+    multipart,
     objects,
     runs,
     storage,
 )
-from pdtrain_orchestrator.models import Base
 from pdtrain_orchestrator.run_events import DatabaseRunEvents
+from pdtrain_orchestrator.scheduler import LeaderLock, Scheduler
 from pdtrain_orchestrator.settings import Settings
-from pdtrain_orchestrator.storage.local import LocalObjectStore
 
 LOG = logging.getLogger(__name__)
 
-ROUTERS = (meta, storage, objects, bundles, datasets, runs, logs, artifacts)
+ROUTERS = (
+    meta,
+    storage,
+    multipart,
+    objects,
+    bundles,
+    datasets,
+    runs,
+    logs,
+    artifacts,
+    envs,
+)
 
 
 def local_executor(settings: Settings, events):
@@ -37,6 +49,7 @@ def local_executor(settings: Settings, events):
         envs_dir=settings.envs_dir,
         events=events,
         max_concurrent=settings.max_concurrent,
+        stop_grace_seconds=settings.stop_grace_seconds,
     )
 
 
@@ -66,17 +79,23 @@ def _lifespan(executor_factory: Callable):
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         state = app.state
-        Base.metadata.create_all(state.engine)
+        migrate.upgrade(state.engine)
         events = DatabaseRunEvents(state.sessionmaker, state.store)
         state.executor = executor_factory(state.settings, events)
-        run_control.recover_runs(
-            state.sessionmaker, state.executor, state.settings, state.store
+        # The scheduler recovers unfinished runs once this process leads.
+        state.scheduler = Scheduler(
+            state.sessionmaker,
+            state.executor,
+            state.settings,
+            state.store,
+            LeaderLock(state.engine, state.settings.home),
         )
+        state.scheduler.start()
         LOG.info("Orchestrator started with home %s", state.settings.home)
         try:
             yield
         finally:
-            state.executor.shutdown()
+            state.scheduler.shutdown()
             state.engine.dispose()
             LOG.info("Orchestrator stopped")
 
@@ -89,22 +108,27 @@ def create_app(
     """Build the FastAPI app; the database and executor start with it.
 
     executor_factory(settings, events) returns the executor; the default
-    is the local subprocess executor.
+    is the one settings.executor_backend names.
     """
     settings.prepare()
+    executor_factory = (
+        executor_factory
+        or backends.executor_factory(settings)
+        or local_executor
+    )
     app = FastAPI(
         title="pdtrain orchestrator-api",
         version=__version__,
-        lifespan=_lifespan(executor_factory or local_executor),
+        lifespan=_lifespan(executor_factory),
         redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.database_url)
     app.state.sessionmaker = db.make_sessionmaker(app.state.engine)
-    app.state.store = LocalObjectStore(settings.objects_dir, settings.secret)
+    app.state.store = backends.make_store(settings)
     app.state.store.prepare()
     errors.install_handlers(app)
     for module in ROUTERS:
-        app.include_router(module.router)
+        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.add_middleware(StripTrailingSlash)
     return app

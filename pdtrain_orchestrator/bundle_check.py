@@ -3,15 +3,18 @@
 import dataclasses
 import logging
 import posixpath
-import tempfile
 from pathlib import Path
 
-from pdtrain_core.archive import ArchiveError, extract
+from pdtrain_core.archive import ArchiveError, check
 from pdtrain_orchestrator.errors import Invalid
 
 LOG = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
+# A bundle may unpack to this many times the largest accepted upload
+# (Settings.max_bundle_bytes); more is rejected as a likely decompression
+# bomb. Source code and small assets compress about 3 to 5 times.
+UNPACK_RATIO = 4
 DEFAULT_ENTRY = "train.py"
 
 
@@ -33,6 +36,7 @@ def check_entry(entry: str) -> str:
         or entry.startswith("/")
         or normalized.startswith("..")
         or "\\" in entry
+        or "\x00" in entry
     ):
         raise Invalid(
             f"invalid entry {entry!r}: give a path relative to the bundle "
@@ -41,18 +45,21 @@ def check_entry(entry: str) -> str:
     return normalized
 
 
-def _extract_names(path: Path, tmp_dir: Path) -> set[str]:
+def _extract_names(path: Path, max_unpacked_bytes: int) -> set[str]:
+    """Return the file names of the bundle after extract's safety checks.
+
+    Reading the member headers is enough, so nothing is written to disk.
+    """
     with open(path, "rb") as handle:
         if handle.read(2) != GZIP_MAGIC:
             raise Invalid(
                 "bundle is not a gzip-compressed tar archive (.tar.gz)"
             )
-    with tempfile.TemporaryDirectory(dir=tmp_dir) as folder:
-        try:
-            names = extract(path, Path(folder))
-        except ArchiveError as error:
-            raise Invalid(f"invalid bundle archive: {error}") from error
-    return {posixpath.normpath(name) for name in names}
+    try:
+        summary = check(path, max_bytes=max_unpacked_bytes)
+    except ArchiveError as error:
+        raise Invalid(f"invalid bundle archive: {error}") from error
+    return {posixpath.normpath(name) for name in summary.files}
 
 
 def _top_folder(names: set[str]) -> str | None:
@@ -62,14 +69,16 @@ def _top_folder(names: set[str]) -> str | None:
     return None
 
 
-def check_bundle(path: Path, entry: str, tmp_dir: Path) -> BundleCheck:
+def check_bundle(
+    path: Path, entry: str, tmp_dir: Path, max_unpacked_bytes: int
+) -> BundleCheck:
     """Extract the archive at path into a scratch folder and inspect it.
 
     Raises Invalid when the file is not a tar.gz, is unsafe to extract
     or contains no files. A missing entry point is only a warning, because
     a run may name another entry.
     """
-    names = _extract_names(path, tmp_dir)
+    names = _extract_names(path, max_unpacked_bytes)
     if not names:
         raise Invalid("bundle archive contains no files")
 

@@ -1,23 +1,24 @@
-"""Dataset uploads: reserve a version at presign, commit it at finalize.
+"""Dataset uploads: reserve at presign, number and commit at finalize.
 
 Nothing of an upload is visible in the dataset API until finalize has
 checked every file. A failed finalize deletes the uploaded objects and
 the reservation, so the client starts again with a new presign.
 """
 
+import contextlib
 import dataclasses
 import logging
 import posixpath
 import re
-import tarfile
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pdtrain_core.archive import file_sha256
-from pdtrain_orchestrator import quota
+from pdtrain_core.archive import ArchiveError, file_sha256
+from pdtrain_core.archive import check as check_tar
+from pdtrain_orchestrator import fault_points, quota
 from pdtrain_orchestrator.dataset_check import describe_dataset
 from pdtrain_orchestrator.errors import (
     Conflict,
@@ -40,10 +41,13 @@ LOG = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 ARCHIVE_KINDS = ("directory",)
 MAX_FILES = 10_000
+# Concurrent finalizes of one dataset may pick the same version number;
+# the unique constraint rejects all but one, and the others retry.
+COMMIT_ATTEMPTS = 5
 
-# TODO: a presign that is never finalized keeps its reservation and any
-# uploaded objects until its dataset is deleted. Remove once stale
-# uploads expire.
+# TODO: a presign that is never finalized keeps its Upload row and any
+# uploaded objects until its dataset is deleted (it no longer holds a
+# version number). Remove once stale uploads expire.
 
 
 @dataclasses.dataclass
@@ -169,10 +173,12 @@ def reserve_upload(session: Session, owner: str, body) -> Upload:
     return upload
 
 
-def _check_file(entry: dict, expected, store: LocalObjectStore):
-    location = store.path_for(entry["key"])
-    if not location.is_file():
+def _check_file(entry: dict, expected, store: LocalObjectStore, stack):
+    if not store.exists(entry["key"]):
         raise Invalid(f"file {entry['path']!r} was not uploaded")
+    # fetch downloads the object when the store is S3; stack removes the
+    # copy once finalize is done with it.
+    location = stack.enter_context(store.fetch(entry["key"]))
     size = location.stat().st_size
     digest = file_sha256(location)
     if expected and expected.size_bytes not in (None, size):
@@ -195,14 +201,17 @@ def _check_file(entry: dict, expected, store: LocalObjectStore):
     )
 
 
-def check_files(upload: Upload, body, store: LocalObjectStore):
-    """Check every uploaded file against the finalize request."""
+def check_files(upload: Upload, body, store: LocalObjectStore, stack):
+    """Check every uploaded file against the finalize request.
+
+    Local copies of the files live until stack (an ExitStack) closes.
+    """
     expected = {item.path: item for item in body.files or []}
     unknown = set(expected) - {entry["path"] for entry in upload.files}
     if unknown:
         raise Invalid(f"files not in the presign: {sorted(unknown)}")
     files = [
-        _check_file(entry, expected.get(entry["path"]), store)
+        _check_file(entry, expected.get(entry["path"]), store, stack)
         for entry in upload.files
     ]
     total = sum(item.size_bytes for item in files)
@@ -218,10 +227,10 @@ def check_files(upload: Upload, body, store: LocalObjectStore):
 
 
 def check_archive(files: list[StoredFile], archive: str | None) -> None:
-    """Check that a packed directory is one readable tar.gz file.
+    """Check that a packed directory is one tar.gz that is safe to unpack.
 
-    Member paths are checked again when the archive is extracted, by the
-    executor and by `dataset download`.
+    Member paths, links and sizes are checked again when the archive is
+    extracted, by the executor and by `dataset download`.
     """
     if archive is None:
         return
@@ -230,10 +239,11 @@ def check_archive(files: list[StoredFile], archive: str | None) -> None:
     if len(files) != 1 or not files[0].path.endswith(".tar.gz"):
         raise Invalid("archive 'directory' needs exactly one .tar.gz file")
     try:
-        with tarfile.open(files[0].location, mode="r:gz") as tar:
-            tar.getmembers()
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise Invalid(f"{files[0].path} is not a tar.gz: {error}") from None
+        check_tar(files[0].location)
+    except ArchiveError as error:
+        raise Invalid(
+            f"{files[0].path} is not a tar.gz that is safe to unpack: {error}"
+        ) from None
 
 
 def _dataset_of(session: Session, upload: Upload) -> Dataset:
@@ -266,11 +276,12 @@ def _store_version(
     body,
     files: list[StoredFile],
     validation: dict,
-) -> None:
+) -> int:
     dataset = _dataset_of(session, upload)
+    number = _next_committed_version(session, dataset.id)
     version = DatasetVersion(
         dataset_id=dataset.id,
-        version=upload.version,
+        version=number,
         size_bytes=sum(item.size_bytes for item in files),
         num_files=len(files),
         archive=body.archive,
@@ -281,10 +292,44 @@ def _store_version(
     session.add_all(_file_row(version.id, item) for item in files)
 
     if body.set_current or dataset.current_version is None:
-        dataset.current_version = upload.version
+        dataset.current_version = number
     if upload.description:
         dataset.description = upload.description
     session.delete(upload)
+    return number
+
+
+def _next_committed_version(session: Session, dataset_id: str) -> int:
+    # Versions are numbered when they are committed, not when presign
+    # reserves them, so uploads that were abandoned leave no gaps.
+    latest = session.scalar(
+        select(func.max(DatasetVersion.version)).where(
+            DatasetVersion.dataset_id == dataset_id
+        )
+    )
+    return (latest or 0) + 1
+
+
+def _commit_version(session, upload, body, files, validation) -> int:
+    """Commit the version under the next free number and return it."""
+    for _ in range(COMMIT_ATTEMPTS):
+        number = _store_version(session, upload, body, files, validation)
+        try:
+            session.commit()
+            return number
+        except IntegrityError:
+            # A concurrent finalize took the number (or created the
+            # dataset); the rollback brings the reservation back.
+            session.rollback()
+            LOG.info(
+                "Version %d of dataset %s was taken; retrying",
+                number,
+                upload.dataset_id,
+            )
+    raise Conflict(
+        f"dataset {upload.dataset_name!r} is being changed by other "
+        "uploads; finalize again"
+    )
 
 
 def discard_upload(
@@ -301,20 +346,15 @@ def discard_upload(
 
 def find_upload(
     session: Session, owner: str, dataset_id: str, version: int
-) -> Upload:
-    upload = session.scalar(
+) -> Upload | None:
+    """Return the pending upload that presign reserved, or None."""
+    return session.scalar(
         select(Upload).where(
             Upload.owner == owner,
             Upload.dataset_id == dataset_id,
             Upload.version == version,
         )
     )
-    if upload is None:
-        raise NotFound(
-            f"no pending upload of dataset {dataset_id} version {version}; "
-            "call presign first"
-        )
-    return upload
 
 
 def finalize_upload(
@@ -326,11 +366,12 @@ def finalize_upload(
 ) -> dict:
     """Check the files of upload and commit its dataset version.
 
-    Returns the validation result. On Invalid or QuotaExceeded the
-    upload is discarded before the error propagates.
+    Returns (validation result, committed version number). On Invalid or
+    QuotaExceeded the upload is discarded before the error propagates.
     """
+    stack = contextlib.ExitStack()
     try:
-        files = check_files(upload, body, store)
+        files = check_files(upload, body, store, stack)
         check_archive(files, body.archive)
         new_dataset = session.get(Dataset, upload.dataset_id) is None
         total = sum(item.size_bytes for item in files)
@@ -340,8 +381,8 @@ def finalize_upload(
         validation = describe_dataset(
             [(item.path, item.location) for item in files], body.archive
         )
-        _store_version(session, upload, body, files, validation)
-        session.commit()
+        fault_points.reach("dataset_finalize")
+        number = _commit_version(session, upload, body, files, validation)
     except (Invalid, QuotaExceeded) as error:
         LOG.info(
             "Rejected upload of dataset %s version %d: %s",
@@ -351,10 +392,6 @@ def finalize_upload(
         )
         discard_upload(session, upload, store)
         raise
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(
-            f"a dataset named {upload.dataset_name!r} was created by "
-            "another upload; presign again"
-        ) from None
-    return validation
+    finally:
+        stack.close()
+    return validation, number

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from pdtrain_orchestrator import keys
@@ -50,4 +50,9 @@ BaseUrlDep = Annotated[str, Depends(get_base_url)]
 # Upper bound on one page of any list.
 MAX_PAGE = 1000
 LimitDep = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-OffsetDep = Annotated[int, Query(ge=0)]
+# SQLite and PostgreSQL take a signed 64-bit OFFSET.
+OffsetDep = Annotated[int, Query(ge=0, le=2**63 - 1)]
+# Versions count from 1 and are stored in 32-bit Integer columns.
+MAX_VERSION = 2**31 - 1
+VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION)]
+VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_VERSION)]

@@ -8,7 +8,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 LOG = logging.getLogger(__name__)
 
@@ -64,6 +66,28 @@ class QuotaExceeded(OrchestratorError):
 
     status = 413
     code = "quota_exceeded"
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    detail: str
+    code: str
+
+
+# Documents the error body in /openapi.json in place of FastAPI's default
+# 422 schema, which this server never sends.
+ERROR_RESPONSES = {
+    "4XX": {"model": ErrorBody, "description": "Client error"},
+    "5XX": {"model": ErrorBody, "description": "Server error"},
+}
+
+
+class InsufficientStorage(OrchestratorError):
+    """The server's disk is full, so an upload cannot be stored."""
+
+    status = 507
+    code = "insufficient_storage"
 
 
 # Codes for errors that Starlette raises itself, such as an unknown path.
@@ -126,6 +150,15 @@ def _http_error(request: Request, error: StarletteHTTPException):
     )
 
 
+def _client_disconnect(request: Request, error: ClientDisconnect):
+    # The client closed the connection mid-request (Ctrl-C, a network
+    # drop): nothing failed here and nobody reads the answer.
+    LOG.info(
+        "Client disconnected during %s %s", request.method, request.url.path
+    )
+    return error_response(400, "client disconnected", "bad_request")
+
+
 def _unexpected_error(request: Request, error: Exception):
     LOG.exception("%s %s failed", request.method, request.url.path)
     return error_response(500, "internal server error", "internal")
@@ -136,4 +169,5 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OrchestratorError, _orchestrator_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -5,6 +5,7 @@ no usable key.
 """
 
 import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -55,6 +56,39 @@ def create_key(session: Session, owner: str) -> str:
 def owner_of(session: Session, key: str) -> str | None:
     """Return the owner of key, or None when the key is unknown."""
     digest = hash_key(key)
-    return session.scalar(
-        select(ApiKey.owner).where(ApiKey.key_sha256 == digest)
-    )
+    found = session.scalar(select(ApiKey).where(ApiKey.key_sha256 == digest))
+    # The lookup is by digest, so its timing reveals nothing about the
+    # key; the constant-time compare keeps the final check free of it too.
+    if found is None or not hmac.compare_digest(found.key_sha256, digest):
+        return None
+    return found.owner
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Return every stored key (digests only), oldest first."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke(
+    session: Session,
+    key_id: int | None = None,
+    owner: str | None = None,
+    key: str | None = None,
+) -> int:
+    """Delete the keys matching key_id, owner or key; return how many.
+
+    A revoked key answers 401 from the next request on.
+    """
+    query = select(ApiKey)
+    if key_id is not None:
+        query = query.where(ApiKey.id == key_id)
+    if owner is not None:
+        query = query.where(ApiKey.owner == owner)
+    if key is not None:
+        query = query.where(ApiKey.key_sha256 == hash_key(key))
+    found = list(session.scalars(query))
+    for row in found:
+        session.delete(row)
+    session.commit()
+    LOG.info("Revoked %d API keys", len(found))
+    return len(found)

@@ -182,6 +182,32 @@ class Upload(Base):
     )
 
 
+class MultipartUpload(Base):
+    """A multipart upload of one object, from creation to completion.
+
+    id is what the API hands out; store_upload_id is the object store's
+    own id (S3's UploadId). A completed row stays, so a repeated
+    complete returns the same answer.
+    """
+
+    __tablename__ = "multipart_uploads"
+
+    id: Mapped[str] = mapped_column(
+        String(32), primary_key=True, default=new_id
+    )
+    owner: Mapped[str] = mapped_column(String(128), index=True)
+    s3_key: Mapped[str] = mapped_column(String(1024), index=True)
+    store_upload_id: Mapped[str] = mapped_column(String(1024))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    part_size: Mapped[int] = mapped_column(BigInteger)
+    # "open", then "completed" or "aborted".
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        UTCDateTime, default=utcnow
+    )
+    completed_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
+
+
 class Run(Base):
     """A training run and its last known state."""
 
@@ -209,11 +235,18 @@ class Run(Base):
     job_arn: Mapped[str | None] = mapped_column(String(512))
     spot_instances: Mapped[bool] = mapped_column(Boolean, default=False)
     max_runtime_seconds: Mapped[int | None] = mapped_column(Integer)
+    instance_count: Mapped[int] = mapped_column(
+        Integer, default=1, server_default="1"
+    )
+    # Spot runs only: the limit on waiting for capacity plus training.
+    max_wait_seconds: Mapped[int | None] = mapped_column(Integer)
     hyperparameters: Mapped[dict] = mapped_column(JSON, default=dict)
     env: Mapped[dict] = mapped_column(JSON, default=dict)
     # [{"type", "dataset_id", "version", "channel"}], versions resolved.
     inputs: Mapped[list] = mapped_column(JSON, default=list)
     total_cost_usd: Mapped[float | None] = mapped_column(Float)
+    # The JSON object the script wrote to model/metrics.json, if any.
+    metrics: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime.datetime] = mapped_column(
         UTCDateTime, default=utcnow
     )
@@ -243,6 +276,33 @@ class LogEvent(Base):
     timestamp_ms: Mapped[int] = mapped_column(BigInteger)
     stream: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
+    # Byte offset just past this line in the run's stream file, for lines
+    # of a process; None for lines the executor adds. Recovery after a
+    # crash reads each file on from the largest offset stored.
+    source_offset: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RunLogStream(Base):
+    """Where reading one CloudWatch Logs stream of a run got to.
+
+    next_token is the stream's forward token; last_timestamp_ms and
+    seen_at_last (events read with that timestamp) let a reader resume
+    without the token, which expires after 24 hours. The row is updated
+    in the transaction that stores the events, so a restart neither
+    repeats nor loses a line.
+    """
+
+    __tablename__ = "run_log_streams"
+    __table_args__ = (UniqueConstraint("run_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(512))
+    next_token: Mapped[str | None] = mapped_column(String(1024))
+    last_timestamp_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    seen_at_last: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Artifact(Base):
@@ -259,6 +319,47 @@ class Artifact(Base):
     s3_key: Mapped[str] = mapped_column(String(1024))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+    # Files inside a .tar.gz: [{"path", "size_bytes", "sha256",
+    # "modified_at"}]; None for a plain file or an older row.
+    files: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        UTCDateTime, default=utcnow
+    )
+
+
+class RunTransition(Base):
+    """One change of a run's status or secondary status, with its time."""
+
+    __tablename__ = "run_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    secondary_status: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """The run a `POST /v1/runs` with an Idempotency-Key header made.
+
+    A retried request with the same key and body gets the same run back.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(String(255))
+    # sha256 of the request body, so a reused key with another body is
+    # rejected instead of answered with an unrelated run.
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE")
+    )
     created_at: Mapped[datetime.datetime] = mapped_column(
         UTCDateTime, default=utcnow
     )

@@ -8,6 +8,8 @@ from pdtrain_orchestrator.models import Bundle, Dataset, DatasetVersion
 from pdtrain_orchestrator.settings import Settings
 
 GIB = 1024**3
+# How many of the largest items the quota report lists per kind.
+LARGEST_COUNT = 5
 
 
 def bundle_usage(session: Session, owner: str) -> tuple[int, int]:
@@ -33,6 +35,45 @@ def dataset_usage(session: Session, owner: str) -> tuple[int, int]:
     return int(size), int(count)
 
 
+def largest_bundles(session: Session, owner: str) -> list[dict]:
+    """Return owner's largest bundle versions, largest first."""
+    rows = session.scalars(
+        select(Bundle)
+        .where(Bundle.owner == owner)
+        .order_by(Bundle.size_bytes.desc(), Bundle.created_at)
+        .limit(LARGEST_COUNT)
+    )
+    return [
+        _item(row.id, row.name, row.version, row.size_bytes) for row in rows
+    ]
+
+
+def largest_datasets(session: Session, owner: str) -> list[dict]:
+    """Return owner's largest dataset versions, largest first."""
+    rows = session.execute(
+        select(
+            Dataset.id,
+            Dataset.name,
+            DatasetVersion.version,
+            DatasetVersion.size_bytes,
+        )
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(Dataset.owner == owner)
+        .order_by(DatasetVersion.size_bytes.desc(), DatasetVersion.id)
+        .limit(LARGEST_COUNT)
+    )
+    return [_item(*row) for row in rows]
+
+
+def _item(item_id: str, name: str, version: int, size_bytes: int) -> dict:
+    return {
+        "id": item_id,
+        "name": name,
+        "version": version,
+        "size_bytes": size_bytes,
+    }
+
+
 def _usage(size: int, count: int, max_gb: float, max_count: int) -> dict:
     used_gb = size / GIB
     percentage = 100.0 * used_gb / max_gb if max_gb else 0.0
@@ -47,6 +88,8 @@ def _usage(size: int, count: int, max_gb: float, max_count: int) -> dict:
 
 def quota_report(session: Session, owner: str, settings: Settings) -> dict:
     """Return the body of `GET /v1/storage/quota`."""
+    # The usage groups stay all-numeric, as the published contract has
+    # them; the largest items are an additive top-level field.
     return {
         "datasets": _usage(
             *dataset_usage(session, owner),
@@ -58,6 +101,10 @@ def quota_report(session: Session, owner: str, settings: Settings) -> dict:
             settings.max_bundle_storage_gb,
             settings.max_bundle_count,
         ),
+        "largest": {
+            "datasets": largest_datasets(session, owner),
+            "bundles": largest_bundles(session, owner),
+        },
         "limits": {
             "max_single_dataset_size_gb": settings.max_single_dataset_size_gb,
             "max_single_bundle_size_mb": settings.max_single_bundle_size_mb,

@@ -14,8 +14,9 @@ import logging
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from pdtrain_orchestrator import lifecycle, run_recovery
 from pdtrain_orchestrator.errors import Conflict
-from pdtrain_orchestrator.executors.base import Channel, RunSpec
+from pdtrain_orchestrator.executors.base import Channel, Deferred, RunSpec
 from pdtrain_orchestrator.models import (
     TERMINAL_STATUSES,
     Bundle,
@@ -52,10 +53,11 @@ def _channel(session: Session, item: dict, store: LocalObjectStore) -> Channel:
     content_types = {item.content_type for item in files}
     return Channel(
         name=item["channel"],
-        files=[store.path_for(row.s3_key) for row in files],
+        files=[store.local_path(row.s3_key) for row in files],
         unpack=version.archive == "directory",
         names=[row.path for row in files],
         content_type=content_types.pop() if len(content_types) == 1 else None,
+        keys=[row.s3_key for row in files],
     )
 
 
@@ -67,7 +69,7 @@ def build_spec(
     return RunSpec(
         run_id=run.id,
         run_dir=settings.runs_dir / run.id,
-        bundle_path=store.path_for(bundle.s3_key),
+        bundle_path=store.local_path(bundle.s3_key),
         entry=run.entry,
         hyperparameters=dict(run.hyperparameters),
         env=dict(run.env),
@@ -78,23 +80,33 @@ def build_spec(
         image=run.image,
         instance_type=run.instance_type,
         max_runtime_seconds=run.max_runtime_seconds,
+        bundle_key=bundle.s3_key,
+        owner=run.owner,
+        name=run.name,
+        instance_count=run.instance_count or 1,
+        spot_instances=run.spot_instances,
+        max_wait_seconds=run.max_wait_seconds,
     )
 
 
-def _move(session: Session, run_id: str, sources, **values) -> bool:
-    """Update the run only while its status is in sources."""
-    result = session.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.status.in_(sources))
-        .values(updated_at=utcnow(), **values)
+def _move(session: Session, run_id: str, sources, status, **values) -> bool:
+    """Move the run to status only while its status is in sources."""
+    return lifecycle.move(
+        session, run_id, status, only_from=tuple(sources), **values
     )
-    session.commit()
-    return result.rowcount == 1
 
 
-def _hand_over(session: Session, run: Run, spec: RunSpec, executor) -> None:
+def hand_over(session: Session, run: Run, spec: RunSpec, executor) -> None:
+    """Give a `submitting` run to the executor and mark it `pending`.
+
+    executor is the Scheduler: in a process that does not lead it raises
+    Deferred, the run stays `submitting` and the leader hands it over.
+    """
     try:
         executor.submit(spec)
+    except Deferred:
+        LOG.info("Run %s waits for the scheduling process", run.id)
+        return
     except Exception as error:
         LOG.exception("Executor rejected run %s", run.id)
         _move(
@@ -141,7 +153,7 @@ def submit_run(
         session.refresh(run)
         raise Conflict(f"run {run.id} is {run.status} already")
     LOG.info("Submitting run %s", run.id)
-    _hand_over(session, run, spec, executor)
+    hand_over(session, run, spec, executor)
     session.refresh(run)
     return run
 
@@ -196,15 +208,15 @@ def _requeue(
         )
         return
     LOG.info("Queueing run %s again after a restart", run.id)
-    _hand_over(session, run, spec, executor)
+    hand_over(session, run, spec, executor)
 
 
-def _settle(session: Session, current: str, **values) -> int:
-    result = session.execute(
-        update(Run)
-        .where(Run.status == current)
-        .values(updated_at=utcnow(), **values)
-    )
+def _settle(session: Session, current: str, keep_jobs: bool, **values):
+    query = update(Run).where(Run.status == current)
+    if keep_jobs:
+        # The job runs on without this process; the executor follows it.
+        query = query.where(Run.job_arn.is_(None))
+    result = session.execute(query.values(updated_at=utcnow(), **values))
     return result.rowcount
 
 
@@ -214,11 +226,19 @@ def recover_runs(
     settings: Settings,
     store: LocalObjectStore,
 ) -> None:
-    """Settle runs a previous orchestrator process left unfinished."""
+    """Settle runs a previous orchestrator process left unfinished.
+
+    Runs with a job of an executor that survives restarts (SageMaker)
+    are left as they are.
+    """
+    keep = getattr(executor, "survives_restart", False)
     with sessions() as session:
+        if not keep:
+            run_recovery.settle_local_runs(session, settings.runs_dir)
         failed = _settle(
             session,
             "running",
+            keep,
             status="failed",
             failure_reason=RESTARTED,
             status_message=RESTARTED,
@@ -227,11 +247,12 @@ def recover_runs(
         stopped = _settle(
             session,
             "stopping",
+            keep,
             status="stopped",
             status_message=RESTARTED,
             ended_at=utcnow(),
         )
-        _settle(session, "pending", status="submitting")
+        _settle(session, "pending", keep, status="submitting")
         session.commit()
         waiting = session.scalars(
             select(Run)

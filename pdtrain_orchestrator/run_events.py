@@ -9,9 +9,10 @@ import logging
 import threading
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import sessionmaker
 
+from pdtrain_orchestrator import lifecycle
 from pdtrain_orchestrator.models import (
     TERMINAL_STATUSES,
     Artifact,
@@ -38,15 +39,17 @@ def apply_status(
 ) -> bool:
     """Move run to status; return False when the change is ignored.
 
-    A terminal run never changes again, and a run being stopped stays
-    `stopping` until the executor reports a terminal status.
+    A run being stopped stays `stopping` until the executor reports a
+    terminal status; any change lifecycle.TRANSITIONS does not allow
+    (such as any change of an ended run) is ignored.
     """
-    if run.status in TERMINAL_STATUSES:
-        return False
     if run.status == "stopping" and status not in TERMINAL_STATUSES:
         status = "stopping"
+    if not lifecycle.allowed(run.status, status):
+        return False
     now = utcnow()
     run.status = status
+    run.updated_at = now
     if secondary_status is not None:
         run.secondary_status = secondary_status
     if message is not None:
@@ -70,6 +73,14 @@ class DatabaseRunEvents:
         self._store = store
         self._lock = threading.Lock()
 
+    @property
+    def sessions(self) -> sessionmaker:
+        return self._sessions
+
+    @property
+    def store(self):
+        return self._store
+
     def status(
         self,
         run_id,
@@ -84,7 +95,7 @@ class DatabaseRunEvents:
             if run is None:
                 LOG.warning("Status %s for unknown run %s", status, run_id)
                 return
-            previous = run.status
+            previous = (run.status, run.secondary_status)
             changed = apply_status(
                 run,
                 status,
@@ -93,12 +104,14 @@ class DatabaseRunEvents:
                 failure_reason,
                 exit_code,
             )
+            if changed and (run.status, run.secondary_status) != previous:
+                lifecycle.record(session, run)
             session.commit()
         if not changed:
             LOG.info(
                 "Run %s is %s already; ignored status %s",
                 run_id,
-                previous,
+                previous[0],
                 status,
             )
         elif status in ("failed",):
@@ -107,17 +120,41 @@ class DatabaseRunEvents:
             LOG.info("Run %s is %s (%s)", run_id, status, secondary_status)
 
     def log(self, run_id, stream, message, timestamp_ms):
-        event = LogEvent(
-            run_id=run_id,
-            stream=stream,
-            message=message.rstrip("\r\n"),
-            timestamp_ms=int(timestamp_ms),
-        )
+        self.log_lines(run_id, stream, [(message, timestamp_ms, None)])
+
+    def log_lines(self, run_id, stream, lines):
+        """Store [(message, timestamp_ms, source_offset)] in one commit.
+
+        The lock keeps ids in commit order, so a reader paging by id
+        never passes a line that commits later with a smaller id.
+        """
+        rows = [
+            {
+                "run_id": run_id,
+                "stream": stream,
+                "message": message.rstrip("\r\n"),
+                "timestamp_ms": int(timestamp_ms),
+                "source_offset": offset,
+            }
+            for message, timestamp_ms, offset in lines
+        ]
+        if not rows:
+            return
         with self._lock, self._sessions() as session:
-            session.add(event)
+            session.execute(insert(LogEvent), rows)
             session.commit()
 
-    def artifact(self, run_id, name, path, size_bytes, sha256):
+    def metrics(self, run_id, values: dict):
+        """Store the JSON object a run wrote to model/metrics.json."""
+        with self._lock, self._sessions() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                LOG.warning("Metrics for unknown run %s", run_id)
+                return
+            run.metrics = values
+            session.commit()
+
+    def artifact(self, run_id, name, path, size_bytes, sha256, files=None):
         with self._lock, self._sessions() as session:
             run = session.get(Run, run_id)
             if run is None:
@@ -134,6 +171,7 @@ class DatabaseRunEvents:
             found.s3_key = key
             found.size_bytes = size_bytes
             found.sha256 = sha256
+            found.files = files
             session.add(found)
             session.commit()
         LOG.info(

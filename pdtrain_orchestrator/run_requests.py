@@ -6,10 +6,12 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pdtrain_core import limits
 from pdtrain_orchestrator import frameworks
 from pdtrain_orchestrator.api.common import get_owned
 from pdtrain_orchestrator.bundle_check import check_entry
 from pdtrain_orchestrator.errors import Invalid, NotFound
+from pdtrain_orchestrator.executors import frameworks_env, sagemaker_request
 from pdtrain_orchestrator.models import Bundle, Dataset, DatasetVersion, Run
 from pdtrain_orchestrator.schemas import RunCreateRequest, RunInputRequest
 
@@ -24,12 +26,19 @@ RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 RESERVED_HYPERPARAMETER_PREFIX = "sagemaker_"
 FIRST_CHANNEL = "dataset"
 DEFAULT_INSTANCE_TYPE = "local"
-# Execution mode of every run: this orchestrator has only the local
-# executor.
+# Execution mode of runs when no server settings name the executor.
 EXECUTION_MODE = "local"
 
 
+def _check_limits(check, values: dict) -> None:
+    try:
+        check(values)
+    except limits.LimitError as error:
+        raise Invalid(str(error)) from None
+
+
 def check_hyperparameters(values: dict) -> dict:
+    _check_limits(limits.check_hyperparameters, values)
     for key in values:
         if key.startswith(RESERVED_HYPERPARAMETER_PREFIX):
             raise Invalid(
@@ -43,6 +52,7 @@ def check_hyperparameters(values: dict) -> dict:
 
 def check_env(values: dict) -> dict[str, str]:
     """Return env with string values; keys must be shell variable names."""
+    _check_limits(limits.check_env, values)
     result = {}
     for key, value in values.items():
         if not ENV_KEY.fullmatch(key):
@@ -141,8 +151,59 @@ def _framework_fields(body: RunCreateRequest) -> dict:
     }
 
 
-def build_run(session: Session, owner: str, body: RunCreateRequest) -> Run:
-    """Check body and return an unsaved Run in status `created`."""
+def _check_local_framework(body: RunCreateRequest, settings) -> None:
+    """Reject a framework version the local executor cannot install."""
+    envs_dir = settings.envs_dir if settings else None
+    try:
+        frameworks_env.check_installable(
+            body.framework,
+            body.framework_version,
+            body.python_version,
+            envs_dir,
+        )
+    except frameworks.UnknownFramework as error:
+        raise Invalid(str(error)) from None
+
+
+def _check_capacity(body: RunCreateRequest, backend: str) -> None:
+    """Check instance count and spot settings against the executor."""
+    if body.instance_count > 1 and backend == "local":
+        raise Invalid(
+            f"instance_count {body.instance_count}: the local executor runs "
+            "one instance; drop --instance-count or use a server with the "
+            "SageMaker executor"
+        )
+    if body.max_wait_seconds is not None and not body.spot_instances:
+        raise Invalid(
+            f"max_wait_seconds {body.max_wait_seconds} applies to spot "
+            "runs only; add --spot or drop --max-wait"
+        )
+    runtime = body.max_runtime_seconds
+    wait = body.max_wait_seconds
+    if wait is not None and runtime is not None and wait < runtime:
+        raise Invalid(
+            f"max_wait_seconds {wait} is below max_runtime_seconds "
+            f"{runtime}; the wait includes the training time"
+        )
+
+
+def build_run(
+    session: Session, owner: str, body: RunCreateRequest, settings=None
+) -> Run:
+    """Check body and return an unsaved Run in status `created`.
+
+    settings (the server's) picks the execution mode and its checks;
+    None means the local executor.
+    """
+    backend = settings.executor_backend if settings else EXECUTION_MODE
+    _check_capacity(body, backend)
+    if backend == "local" and body.framework and not body.image:
+        _check_local_framework(body, settings)
+    instance_type = body.instance_type or DEFAULT_INSTANCE_TYPE
+    if backend == "sagemaker":
+        instance_type = sagemaker_request.check_run_request(
+            body, settings.sagemaker
+        )
     bundle = get_owned(session, Bundle, body.bundle_id, owner, "bundle")
     if body.name is not None and not RUN_NAME.fullmatch(body.name):
         raise Invalid(
@@ -153,11 +214,13 @@ def build_run(session: Session, owner: str, body: RunCreateRequest) -> Run:
         owner=owner,
         name=body.name,
         status="created",
-        execution_mode=EXECUTION_MODE,
+        execution_mode=backend,
         bundle_id=bundle.id,
         entry=check_entry(body.entry or bundle.entry_point),
         image=body.image,
-        instance_type=body.instance_type or DEFAULT_INSTANCE_TYPE,
+        instance_type=instance_type,
+        instance_count=body.instance_count,
+        max_wait_seconds=body.max_wait_seconds,
         hyperparameters=check_hyperparameters(body.hyperparameters),
         env=check_env(body.env),
         inputs=resolve_inputs(session, owner, body.inputs),

@@ -9,6 +9,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pdtrain_core import limits
+
+# Numbers are stored in signed 64-bit (BigInteger) or 32-bit (Integer)
+# columns; a bigger request number is rejected as invalid instead of
+# overflowing the column.
+MAX_INT = 2**63 - 1
+MAX_INT32 = 2**31 - 1
+
 # Request bodies
 
 
@@ -18,76 +26,82 @@ class PresignRequest(BaseModel):
     operation: str = "put_object"
     path: str
     content_type: str | None = None
-    expires_in: int | None = Field(default=None, gt=0)
+    expires_in: int | None = Field(default=None, gt=0, le=MAX_INT)
 
 
 class BundleFinalizeRequest(BaseModel):
     """Commit an uploaded bundle archive."""
 
-    s3_key: str
-    name: str | None = None
-    size_bytes: int | None = Field(default=None, ge=0)
-    sha256: str | None = None
-    entry: str | None = None
+    s3_key: str = Field(max_length=limits.MAX_PATH)
+    name: str | None = Field(default=None, max_length=limits.MAX_NAME)
+    size_bytes: int | None = Field(default=None, ge=0, le=MAX_INT)
+    sha256: str | None = Field(default=None, max_length=64)
+    entry: str | None = Field(default=None, max_length=limits.MAX_ENTRY)
 
 
 class DatasetFileRequest(BaseModel):
-    path: str
-    content_type: str | None = None
+    path: str = Field(max_length=limits.MAX_PATH)
+    content_type: str | None = Field(default=None, max_length=255)
 
 
 class DatasetPresignRequest(BaseModel):
     """Reserve a dataset version and ask for one presigned POST per file."""
 
-    dataset_name: str
+    dataset_name: str = Field(max_length=limits.MAX_NAME)
     files: list[DatasetFileRequest] = Field(min_length=1)
-    dataset_id: str | None = None
-    version: int | None = Field(default=None, ge=1)
-    description: str | None = None
-    expires_in: int | None = Field(default=None, gt=0)
+    dataset_id: str | None = Field(default=None, max_length=128)
+    version: int | None = Field(default=None, ge=1, le=MAX_INT32)
+    description: str | None = Field(
+        default=None, max_length=limits.MAX_DESCRIPTION
+    )
+    expires_in: int | None = Field(default=None, gt=0, le=MAX_INT)
 
 
 class FinalizeFileRequest(BaseModel):
-    path: str
-    size_bytes: int | None = Field(default=None, ge=0)
-    sha256: str | None = None
+    path: str = Field(max_length=limits.MAX_PATH)
+    size_bytes: int | None = Field(default=None, ge=0, le=MAX_INT)
+    sha256: str | None = Field(default=None, max_length=64)
 
 
 class DatasetFinalizeRequest(BaseModel):
     """Commit the files of a reserved dataset version."""
 
-    dataset_id: str
-    version: int
-    size_bytes: int | None = Field(default=None, ge=0)
-    num_files: int | None = Field(default=None, ge=0)
+    dataset_id: str = Field(max_length=128)
+    version: int = Field(ge=1, le=MAX_INT32)
+    size_bytes: int | None = Field(default=None, ge=0, le=MAX_INT)
+    num_files: int | None = Field(default=None, ge=0, le=MAX_INT32)
     set_current: bool = True
     files: list[FinalizeFileRequest] | None = None
-    archive: str | None = None
+    archive: str | None = Field(default=None, max_length=16)
 
 
 class RunInputRequest(BaseModel):
-    type: str = "dataset"
-    dataset_id: str
-    version: int | None = Field(default=None, ge=1)
-    channel: str | None = None
+    type: str = Field(default="dataset", max_length=16)
+    dataset_id: str = Field(max_length=128)
+    version: int | None = Field(default=None, ge=1, le=MAX_INT32)
+    channel: str | None = Field(default=None, max_length=64)
 
 
 class RunCreateRequest(BaseModel):
     """Create a run in status `created`."""
 
-    bundle_id: str
-    name: str | None = None
-    entry: str | None = None
-    framework: str | None = None
-    framework_version: str | None = None
-    python_version: str | None = None
-    image: str | None = None
-    instance_type: str | None = None
+    bundle_id: str = Field(max_length=128)
+    name: str | None = Field(default=None, max_length=limits.MAX_NAME)
+    entry: str | None = Field(default=None, max_length=limits.MAX_ENTRY)
+    framework: str | None = Field(default=None, max_length=32)
+    framework_version: str | None = Field(default=None, max_length=32)
+    python_version: str | None = Field(default=None, max_length=16)
+    image: str | None = Field(default=None, max_length=512)
+    instance_type: str | None = Field(default=None, max_length=64)
     env: dict[str, str | int | float | bool] = Field(default_factory=dict)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    inputs: list[RunInputRequest] = Field(default_factory=list)
+    inputs: list[RunInputRequest] = Field(
+        default_factory=list, max_length=limits.MAX_INPUTS
+    )
     spot_instances: bool = False
-    max_runtime_seconds: int | None = Field(default=None, gt=0)
+    max_runtime_seconds: int | None = Field(default=None, gt=0, le=MAX_INT32)
+    instance_count: int = Field(default=1, ge=1, le=MAX_INT32)
+    max_wait_seconds: int | None = Field(default=None, gt=0, le=MAX_INT32)
 
 
 # Response bodies
@@ -123,6 +137,9 @@ class PresignedPost(BaseModel):
     url: str
     fields: dict[str, str]
     path: str
+    # The store key, for the multipart endpoints; an S3 form's "key"
+    # field may carry a bucket prefix in front of it.
+    s3_key: str | None = None
 
 
 class DatasetPresignResponse(BaseModel):
@@ -218,10 +235,17 @@ class RunResponse(BaseModel):
     inputs: list[dict[str, Any]]
     spot_instances: bool
     max_runtime_seconds: int | None
+    instance_count: int = 1
+    max_wait_seconds: int | None = None
     runtime_seconds: float | None
     total_cost_usd: float | None
     bundle: BundleRef
     model_url: str | None
+    # The object the script wrote to model/metrics.json.
+    metrics: dict[str, Any] | None = None
+    # Each status change with its start and end time; single-run
+    # answers only, not lists.
+    transitions: list[dict[str, Any]] | None = None
     created_at: datetime.datetime
     submitted_at: datetime.datetime | None
     started_at: datetime.datetime | None
@@ -242,6 +266,15 @@ class LogsResponse(BaseModel):
     status: str
 
 
+class ArtifactFile(BaseModel):
+    """One file inside an artifact archive."""
+
+    path: str
+    size_bytes: int
+    sha256: str
+    modified_at: datetime.datetime | None = None
+
+
 class ArtifactResponse(BaseModel):
     path: str
     name: str
@@ -249,10 +282,39 @@ class ArtifactResponse(BaseModel):
     sha256: str
     created_at: datetime.datetime
     url: str
+    files: list[ArtifactFile] | None = None
+
+
+class ArtifactFileUrl(BaseModel):
+    """A signed URL for one file of an artifact."""
+
+    artifact: str
+    path: str
+    size_bytes: int
+    sha256: str
+    url: str
+
+
+class ArtifactFilesRequest(BaseModel):
+    """Ask for signed URLs of files inside one artifact archive."""
+
+    artifact: str = Field(max_length=512)
+    paths: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class ArtifactFilesResponse(BaseModel):
+    files: list[ArtifactFileUrl]
 
 
 class ArtifactsResponse(BaseModel):
     artifacts: list[ArtifactResponse]
+
+
+class LargestItem(BaseModel):
+    id: str
+    name: str
+    version: int
+    size_bytes: int
 
 
 class StorageUsage(BaseModel):
@@ -269,10 +331,16 @@ class QuotaLimits(BaseModel):
     dataset_retention_days: int
 
 
+class LargestItems(BaseModel):
+    datasets: list[LargestItem]
+    bundles: list[LargestItem]
+
+
 class QuotaResponse(BaseModel):
     datasets: StorageUsage
     bundles: StorageUsage
     limits: QuotaLimits
+    largest: LargestItems | None = None
 
 
 class CapabilitiesResponse(BaseModel):
@@ -282,3 +350,24 @@ class CapabilitiesResponse(BaseModel):
 class DeletedResponse(BaseModel):
     id: str
     deleted: bool
+
+
+class EnvResponse(BaseModel):
+    """A cached training environment, or a failed install of one."""
+
+    id: str
+    status: str
+    framework: str | None
+    framework_version: str | None
+    python: str | None
+    packages: list[str]
+    requirements: bool
+    size_bytes: int
+    created_at: datetime.datetime | None
+    last_used_at: datetime.datetime | None
+    reason: str | None
+
+
+class EnvListResponse(BaseModel):
+    items: list[EnvResponse]
+    total: int

@@ -6,6 +6,11 @@ import os
 import secrets
 from pathlib import Path
 
+from pdtrain_orchestrator.backend_settings import (
+    S3Settings,
+    SageMakerSettings,
+)
+
 LOG = logging.getLogger(__name__)
 
 SECRET_FILE = "signing_secret"
@@ -37,6 +42,8 @@ class Settings:
     max_url_expiry_seconds: int = 7 * 24 * 3600
     # Seconds between database polls of `GET /v1/runs/{id}/logs/stream`.
     log_poll_seconds: float = 0.5
+    # Seconds between SIGTERM and SIGKILL when a local run is stopped.
+    stop_grace_seconds: float = 30.0
     max_dataset_storage_gb: float = 100.0
     max_dataset_count: int = 1000
     max_bundle_storage_gb: float = 20.0
@@ -45,6 +52,15 @@ class Settings:
     max_single_bundle_size_mb: float = 500.0
     # 0 means datasets are kept until deleted; nothing expires them.
     dataset_retention_days: int = 0
+    # Backends, chosen by the server config file: "local" or "s3" storage
+    # (with s3 settings), "local" or "sagemaker" executor.
+    storage_backend: str = "local"
+    s3: S3Settings | None = None
+    executor_backend: str = "local"
+    sagemaker: SageMakerSettings | None = None
+    # Seconds between the scheduler's looks at the database for runs
+    # that other worker processes submitted or stopped.
+    scheduler_poll_seconds: float = 1.0
 
     def __post_init__(self):
         self.home = Path(self.home).expanduser().resolve()

@@ -1,38 +1,41 @@
-"""Commands for the files a run produced (model, output data)."""
+"""Commands for the files a run produced (model, output data, checkpoints)."""
 
 import logging
-import os
 from pathlib import Path
 
-from pdtrain_core import archive, command, formatting, transfer
+from pdtrain_core import (
+    archive,
+    artifact_select,
+    command,
+    formatting,
+    progress,
+    transfer,
+)
 from pdtrain_core.exceptions import TransferError
 
 LOG = logging.getLogger(__name__)
 
-LIST_COLUMNS = ("name", "path", "size_bytes", "sha256", "created_at")
+LIST_COLUMNS = ("path", "kind", "artifact", "size_bytes", "sha256", "time")
 FORMATTERS = {
     "size_bytes": formatting.SizeColumn,
-    "created_at": formatting.TimeColumn,
+    "time": formatting.TimeColumn,
 }
-ARCHIVE_SUFFIX = ".tar.gz"
-
-
-def _artifact_name(artifact) -> str:
-    """Return a plain file name for an artifact, rejecting tricks."""
-    name = artifact.get("name") or os.path.basename(
-        str(artifact.get("path", "")).rstrip("/")
-    )
-    name = os.path.basename(str(name).replace("\\", "/"))
-    if name in ("", ".", ".."):
-        raise TransferError(
-            f"The server sent an artifact without a usable name: "
-            f"{artifact.get('path')!r}"
-        )
-    return name
+ARCHIVE_SUFFIX = artifact_select.ARCHIVE_SUFFIX
 
 
 class ListArtifact(command.Lister):
-    """List the artifacts of a run."""
+    """List a run's artifacts and the files inside them.
+
+    Each archive (kind "archive") is followed by the files it contains
+    (kind "member"), named as they land after extraction, with their
+    size, sha256 and modification time. Checkpoints are listed one file
+    each (kind "checkpoint").
+    """
+
+    examples = (
+        "pdtrain artifacts list RUN_ID",
+        "pdtrain artifacts list RUN_ID -f json",
+    )
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -41,20 +44,28 @@ class ListArtifact(command.Lister):
 
     def take_action(self, parsed_args):
         found = self.client.list_artifacts(parsed_args.run_id)
-        rows = []
-        for artifact in found:
-            item = dict(artifact, name=_artifact_name(artifact))
-            rows.append(formatting.row(item, LIST_COLUMNS, FORMATTERS))
-        return LIST_COLUMNS, rows
+        return LIST_COLUMNS, [
+            formatting.row(item, LIST_COLUMNS, FORMATTERS)
+            for item in artifact_select.rows(found)
+        ]
 
 
 class DownloadArtifact(command.Lister):
     """Download a run's artifacts, checking size and sha256.
 
-    Each file is written under a temporary name and renamed only once
-    complete and verified. --extract also unpacks each .tar.gz
-    (model.tar.gz into model/) with path, link and size checks.
+    Downloads resume where an interrupted one stopped, and each file is
+    renamed into place only once complete and verified. --include GLOB
+    (repeatable) fetches only what matches: an artifact name such as
+    'model.tar.gz' selects the whole archive, a file name such as
+    'model/*.pt' only those files from inside it. --extract unpacks each
+    whole .tar.gz (model.tar.gz into model/) with path, link and size
+    checks.
     """
+
+    examples = (
+        "pdtrain artifacts download RUN_ID --output ./model --extract",
+        "pdtrain artifacts download RUN_ID --include 'model/*.json'",
+    )
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -65,6 +76,14 @@ class DownloadArtifact(command.Lister):
             help="target directory (default: ./<run-id>)",
         )
         parser.add_argument(
+            "--include",
+            metavar="<glob>",
+            action="append",
+            default=[],
+            help="download only artifacts or files matching this glob "
+            "(repeatable), as `artifacts list` names them",
+        )
+        parser.add_argument(
             "--extract",
             action="store_true",
             help="unpack .tar.gz artifacts after download",
@@ -73,41 +92,78 @@ class DownloadArtifact(command.Lister):
 
     def take_action(self, parsed_args):
         output = Path(parsed_args.output or parsed_args.run_id).expanduser()
+        self._run_id = parsed_args.run_id
         found = self.client.list_artifacts(parsed_args.run_id)
         if not found:
             LOG.warning("Run %s has no artifacts", parsed_args.run_id)
+        chosen = artifact_select.Selection(whole=list(found))
+        if parsed_args.include:
+            chosen = artifact_select.select(found, parsed_args.include)
         rows = []
-        for artifact in found:
+        for artifact in chosen.whole:
             target = self._download(artifact, output)
-            rows.append(
-                (
-                    str(target),
-                    formatting.SizeColumn(target.stat().st_size),
-                    archive.file_sha256(target),
-                )
-            )
+            rows.append(_row(target))
             if parsed_args.extract and target.name.endswith(ARCHIVE_SUFFIX):
                 rows.append((str(self._extract(target)), None, None))
+        for name, members in chosen.members.items():
+            for target in self._download_members(name, members, output):
+                rows.append(_row(target))
         return ("file", "size_bytes", "sha256"), rows
 
-    def _download(self, artifact, output):
-        name = _artifact_name(artifact)
-        target = output / name
-        size = artifact.get("size_bytes")
-        with transfer.progress_bar(name, size, self.app.stderr) as advance:
+    def _fetch(self, url, target, sha256, size, renew):
+        label = target.name
+        with progress.for_app(self.app, label, size, "Downloaded") as advance:
             transfer.download_file(
-                artifact["url"],
-                target,
-                artifact.get("sha256"),
-                size,
-                progress=advance,
+                url, target, sha256, size, progress=advance, renew_url=renew
             )
-        if not artifact.get("sha256"):
+        if not sha256:
             LOG.warning(
                 "The server sent no sha256 for %s; only its size was checked",
-                name,
+                label,
             )
+
+    def _download(self, artifact, output):
+        target = output / artifact_select.artifact_name(artifact)
+        self._fetch(
+            artifact["url"],
+            target,
+            artifact.get("sha256"),
+            artifact.get("size_bytes"),
+            lambda: self._fresh_url(artifact),
+        )
         return target
+
+    def _download_members(self, name, members, output):
+        paths = [member for member, _ in members]
+        urls = self.client.artifact_file_urls(self._run_id, name, paths)
+        by_path = {item["path"]: item for item in urls}
+        targets = []
+        for member, local in members:
+            item = by_path[member]
+            target = output / local
+            self._fetch(
+                item["url"],
+                target,
+                item.get("sha256"),
+                item.get("size_bytes"),
+                lambda member=member: self._fresh_member_url(name, member),
+            )
+            targets.append(target)
+        return targets
+
+    def _fresh_member_url(self, name, member) -> str:
+        """Return a newly signed URL for a file inside an archive."""
+        urls = self.client.artifact_file_urls(self._run_id, name, [member])
+        return urls[0]["url"]
+
+    def _fresh_url(self, artifact) -> str:
+        """Return a newly signed URL for artifact, after its URL expired."""
+        for fresh in self.client.list_artifacts(self._run_id):
+            if fresh.get("path") == artifact.get("path"):
+                return fresh["url"]
+        raise TransferError(
+            f"Artifact {artifact.get('path')} is gone from run {self._run_id}"
+        )
 
     def _extract(self, target):
         folder = target.with_name(target.name[: -len(ARCHIVE_SUFFIX)])
@@ -117,3 +173,11 @@ class DownloadArtifact(command.Lister):
             raise TransferError(f"Cannot unpack {target}: {error}") from error
         LOG.info("Unpacked %s into %s", target, folder)
         return folder
+
+
+def _row(target: Path):
+    return (
+        str(target),
+        formatting.SizeColumn(target.stat().st_size),
+        archive.file_sha256(target),
+    )

@@ -5,7 +5,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from pdtrain_core import archive, command, formatting, refs, transfer
+from pdtrain_core import (
+    archive,
+    command,
+    formatting,
+    limits,
+    packing,
+    progress,
+    refs,
+    uploads,
+)
 from pdtrain_core.exceptions import PdtrainError, UsageError, WaitTimedOut
 
 LOG = logging.getLogger(__name__)
@@ -57,13 +66,30 @@ def _archive_stem(path: Path):
     return None
 
 
+def _check_name(name: str) -> str:
+    """Apply the server's name rules before anything is packed or sent."""
+    try:
+        return limits.check_name("bundle name", name)
+    except limits.LimitError as error:
+        raise UsageError(f"{error}; pass a valid --name") from None
+
+
 class UploadBundle(command.ShowOne):
     """Upload training code as a new bundle version.
 
-    PATH is a directory, packed into a tar.gz without VCS folders,
-    caches and virtual environments, or an existing .tar.gz uploaded
-    as is. An upload under an existing name makes a new version.
+    PATH is a directory, packed into a tar.gz, or an existing .tar.gz
+    uploaded as is. Packing leaves out VCS folders, caches, virtual
+    environments, files matched by the folder's .pdtrainignore
+    (gitignore syntax) and --exclude patterns. An unchanged bundle (same
+    sha256 as a version already uploaded) is not uploaded again. An
+    upload under an existing name makes a new version.
     """
+
+    examples = (
+        "pdtrain bundle upload ./my-training-code --name mnist --wait",
+        "pdtrain bundle upload . --dry-run",
+        "pdtrain bundle upload ./code --exclude 'data/' --exclude '*.ckpt'",
+    )
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -77,12 +103,23 @@ class UploadBundle(command.ShowOne):
             metavar="<name>",
             help="bundle name (default: the folder or file name)",
         )
+        packing.add_exclude_option(parser)
         parser.add_argument(
-            "--exclude",
-            metavar="<glob>",
-            action="append",
-            default=[],
-            help="leave out matching files (repeatable)",
+            "--dry-run",
+            action="store_true",
+            help="list what would be uploaded, with the total size, the "
+            "largest files and likely secrets; upload nothing",
+        )
+        parser.add_argument(
+            "--save-archive",
+            metavar="<file>",
+            help="also keep the packed archive at this path (it and its "
+            "folder are left out of the bundle)",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="upload even when the same content is already a version",
         )
         parser.add_argument(
             "--wait",
@@ -93,41 +130,89 @@ class UploadBundle(command.ShowOne):
 
     def take_action(self, parsed_args):
         path = Path(parsed_args.path).expanduser()
-        with tempfile.TemporaryDirectory(prefix="pdtrain-") as scratch:
-            name, upload = self._prepare(path, parsed_args, Path(scratch))
-            bundle = self._upload(upload, name)
-        if parsed_args.wait:
-            bundle = self._wait(bundle)
-        return show_bundle(bundle)
-
-    def _prepare(self, path, parsed_args, scratch):
-        """Return (name, archive path), packing a directory if needed."""
         if path.is_dir():
-            name = parsed_args.name or path.resolve().name
-            files = archive.list_files(path, parsed_args.exclude)
-            if not files:
-                raise UsageError(f"No files to upload in {path}")
-            target = scratch / f"{name}.tar.gz"
-            archive.pack(files, target)
-            LOG.info("Packed %d files from %s", len(files), path)
-            return name, target
+            return self._upload_folder(path, parsed_args)
+        name = _check_name(self._check_archive_path(path, parsed_args))
+        if parsed_args.dry_run:
+            return packing.dry_run_of_archive(path)
+        digest = archive.file_sha256(path)
+        bundle = self._upload(path, name, digest, None, parsed_args.force)
+        return show_bundle(self._finish(bundle, parsed_args))
+
+    def _upload_folder(self, path, parsed_args):
+        name = _check_name(parsed_args.name or path.resolve().name)
+        save = parsed_args.save_archive
+        save = Path(save).expanduser() if save else None
+        selection = packing.select(path, parsed_args.exclude, save)
+        if parsed_args.dry_run:
+            return packing.dry_run(selection)
+        with tempfile.TemporaryDirectory(prefix="pdtrain-") as scratch:
+            target = save or Path(scratch) / f"{name}.tar.gz"
+            digest = packing.pack(selection, path, target)
+            bundle = self._upload(
+                target, name, digest, selection, parsed_args.force
+            )
+        return show_bundle(self._finish(bundle, parsed_args))
+
+    def _check_archive_path(self, path, parsed_args) -> str:
         stem = _archive_stem(path)
         if not path.is_file() or stem is None:
             raise UsageError(
                 f"Invalid bundle path {str(path)!r}: expected a directory "
                 "or a .tar.gz file"
             )
-        return parsed_args.name or stem, path
+        return parsed_args.name or stem
 
-    def _upload(self, path, name):
+    def _upload(self, path, name, digest, selection, force):
+        """Upload and finalize the archive; reuse an identical version."""
+        if not force:
+            same = self._same_version(name, digest)
+            if same is not None:
+                return same
         size = path.stat().st_size
-        sha256 = archive.file_sha256(path)
-        target = self.client.presign_bundle(f"{name}.tar.gz")
-        with transfer.progress_bar(name, size, self.app.stderr) as advance:
-            transfer.put_file(target["presigned_url"], path, progress=advance)
-        return self.client.finalize_bundle(
-            target["s3_key"], name=name, size_bytes=size, sha256=sha256
+        offenders = selection.largest(3) if selection else ()
+        uploads.preflight(self.client, "bundle", size, offenders)
+        uploader = uploads.Uploader(
+            self.client,
+            lambda label, total: progress.for_app(
+                self.app, label, total, "Uploaded"
+            ),
         )
+        identity = {"kind": "bundle", "name": name, "sha256": digest}
+        sent = uploader.upload(
+            path, name, identity, lambda: self._presign(name)
+        )
+        try:
+            return self.client.finalize_bundle(
+                sent.target.s3_key, name=name, size_bytes=size, sha256=digest
+            )
+        finally:
+            uploader.finished(sent)
+
+    def _presign(self, name):
+        answer = self.client.presign_bundle(f"{name}.tar.gz")
+        return uploads.Target(
+            s3_key=answer["s3_key"],
+            url=answer["presigned_url"],
+            content_type="application/gzip",
+        )
+
+    def _same_version(self, name, digest):
+        for bundle in self.client.list_bundles(name=name):
+            ready = bundle.get("validation_status") != "failed"
+            if bundle.get("sha256") == digest and ready:
+                self.notice(
+                    f"Bundle {name} is unchanged: version "
+                    f"{bundle.get('version')} has the same sha256, so "
+                    "nothing was uploaded (pass --force to upload anyway)"
+                )
+                return bundle
+        return None
+
+    def _finish(self, bundle, parsed_args):
+        if parsed_args.wait:
+            return self._wait(bundle)
+        return bundle
 
     def _wait(self, bundle):
         deadline = time.monotonic() + VALIDATION_WAIT
@@ -152,6 +237,11 @@ class UploadBundle(command.ShowOne):
 class ListBundle(command.Lister):
     """List bundles, every version of each."""
 
+    examples = (
+        "pdtrain bundle list",
+        "pdtrain bundle list --name digits -f json",
+    )
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -175,6 +265,11 @@ class ListBundle(command.Lister):
 
 class ShowBundle(command.ShowOne):
     """Show one bundle by id, name (latest), name:N or name:vN."""
+
+    examples = (
+        "pdtrain bundle show digits:2",
+        "pdtrain bundle show digits -f json",
+    )
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

@@ -25,6 +25,14 @@ class Configure(command.ShowOne):
     --no-verify is given. The profile becomes the current one.
     """
 
+    examples = (
+        "pdtrain configure",
+        (
+            "pdtrain configure --profile ci --api-url "
+            "https://train.example.com --api-key $KEY"
+        ),
+    )
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         # NOTE: the app's global parser reads these three options first,
@@ -131,6 +139,11 @@ class ShowInfo(command.ShowOne):
     Never starts the local orchestrator: it reports whether the
     configured server responds.
     """
+
+    examples = (
+        "pdtrain info",
+        "pdtrain --profile staging info -f json",
+    )
 
     def take_action(self, parsed_args):
         settings = self.app.settings

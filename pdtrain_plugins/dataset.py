@@ -8,7 +8,17 @@ from pathlib import Path
 
 from cliff import columns as cliff_columns
 
-from pdtrain_core import archive, command, formatting, refs, transfer
+from pdtrain_core import (
+    archive,
+    command,
+    formatting,
+    limits,
+    packing,
+    progress,
+    refs,
+    transfer,
+    uploads,
+)
 from pdtrain_core.exceptions import PdtrainError, TransferError, UsageError
 
 LOG = logging.getLogger(__name__)
@@ -64,13 +74,32 @@ def _content_type(path: Path) -> str:
     return guessed or "application/octet-stream"
 
 
+def _check_request(name: str, description: str | None) -> None:
+    """Apply the server's limits before anything is packed or sent."""
+    try:
+        limits.check_name("--name", name)
+        limits.check_length(
+            "--description", description, limits.MAX_DESCRIPTION
+        )
+    except limits.LimitError as error:
+        raise UsageError(str(error)) from None
+
+
 class UploadDataset(command.ShowOne):
     """Upload a file or a directory as a new dataset version.
 
     A file is stored as is; a directory is packed into <name>.tar.gz
-    and unpacked again for training and by `dataset download`. The
-    server validates the content before the version exists.
+    (leaving out what .pdtrainignore and --exclude name) and unpacked
+    again for training and by `dataset download`. Large files go in
+    parallel parts, and running the same command after an interruption
+    resumes the upload. The server validates the content before the
+    version exists.
     """
+
+    examples = (
+        "pdtrain dataset upload ./train.csv --name iris",
+        "pdtrain dataset upload ./images/ --name pets --exclude '*.tmp'",
+    )
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -86,76 +115,92 @@ class UploadDataset(command.ShowOne):
         parser.add_argument(
             "--description", metavar="<text>", help="dataset description"
         )
-        parser.add_argument(
-            "--exclude",
-            metavar="<glob>",
-            action="append",
-            default=[],
-            help="leave out matching files of a directory (repeatable)",
-        )
+        packing.add_exclude_option(parser)
         return parser
 
     def take_action(self, parsed_args):
         path = Path(parsed_args.path).expanduser()
         name = parsed_args.name
+        _check_request(name, parsed_args.description)
         with tempfile.TemporaryDirectory(prefix="pdtrain-") as scratch:
-            upload, packed = self._prepare(
+            upload, identity, packed = self._prepare(
                 path, name, parsed_args.exclude, Path(scratch)
             )
             result = self._upload(
-                upload, name, parsed_args.description, packed
+                upload, name, parsed_args.description, packed, identity
             )
         return self._shape(result, name)
 
     def _prepare(self, path, name, excludes, scratch):
-        """Return (file to upload, packed?) for a file or directory."""
+        """Return (file to upload, resume identity, packed?)."""
+        identity = {"kind": "dataset", "name": name}
         if path.is_dir():
-            files = archive.list_files(path, excludes)
-            if not files:
-                raise UsageError(f"No files to upload in {path}")
+            selection = packing.select(path, excludes)
             target = scratch / f"{name}.tar.gz"
-            archive.pack(files, target)
-            LOG.info("Packed %d files from %s", len(files), path)
-            return target, True
+            identity["sha256"] = packing.pack(selection, path, target)
+            return target, identity, True
         if not path.is_file():
             raise UsageError(f"Dataset path {str(path)!r} does not exist")
-        return path, False
+        status = path.stat()
+        identity.update(
+            file=str(path.resolve()),
+            mtime_ns=status.st_mtime_ns,
+        )
+        return path, identity, False
 
-    def _upload(self, path, name, description, packed):
-        """Presign, POST and finalize one file; return the finalize body."""
+    def _upload(self, path, name, description, packed, identity):
+        """Presign, send and finalize one file; return the finalize body."""
         content_type = "application/gzip" if packed else _content_type(path)
-        files = [{"path": path.name, "content_type": content_type}]
-        target = self.client.presign_dataset(name, files, description)
-        post = target["presigned"][0]
-        size = path.stat().st_size
+        uploads.preflight(self.client, "dataset", path.stat().st_size)
+        uploader = uploads.Uploader(
+            self.client,
+            lambda label, total: progress.for_app(
+                self.app, label, total, "Uploaded"
+            ),
+        )
 
-        with transfer.progress_bar(name, size, self.app.stderr) as advance:
-            transfer.post_file(
-                post["url"],
-                post.get("fields", {}),
-                path,
+        def presign():
+            files = [{"path": path.name, "content_type": content_type}]
+            answer = self.client.presign_dataset(name, files, description)
+            post = answer["presigned"][0]
+            fields = post.get("fields", {})
+            return uploads.Target(
+                s3_key=post.get("s3_key") or fields.get("key", ""),
+                url=post["url"],
+                fields=fields,
                 content_type=content_type,
-                progress=advance,
+                extra={
+                    "dataset_id": answer["dataset_id"],
+                    "version": answer["version"],
+                },
             )
 
+        sent = uploader.upload(path, path.name, identity, presign)
+        try:
+            return self._finalize(sent, path.name, packed)
+        finally:
+            uploader.finished(sent)
+
+    def _finalize(self, sent, file_name, packed):
         # Finalize is the commit point: the server checks size and sha256
         # before the version exists.
+        extra = sent.target.extra
         uploaded = [
             {
-                "path": path.name,
-                "size_bytes": size,
-                "sha256": archive.file_sha256(path),
+                "path": file_name,
+                "size_bytes": sent.size_bytes,
+                "sha256": sent.sha256,
             }
         ]
         result = self.client.finalize_dataset(
-            target["dataset_id"],
-            target["version"],
+            extra["dataset_id"],
+            extra["version"],
             uploaded,
             archive="directory" if packed else None,
         )
-        result.setdefault("dataset_id", target["dataset_id"])
-        result.setdefault("version", target["version"])
-        result["size_bytes"] = size
+        result.setdefault("dataset_id", extra["dataset_id"])
+        result.setdefault("version", extra["version"])
+        result["size_bytes"] = sent.size_bytes
         return result
 
     def _shape(self, result, name):
@@ -197,6 +242,11 @@ class UploadDataset(command.ShowOne):
 class ListDataset(command.Lister):
     """List datasets with their current version."""
 
+    examples = (
+        "pdtrain dataset list",
+        "pdtrain dataset list -f csv -c name -c current_version",
+    )
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -220,6 +270,11 @@ class ListDataset(command.Lister):
 
 class ShowDataset(command.ShowOne):
     """Show one dataset and its versions."""
+
+    examples = (
+        "pdtrain dataset show iris",
+        "pdtrain dataset show iris:v2 -f yaml",
+    )
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -250,6 +305,11 @@ class DownloadDataset(command.Lister):
     directory with path, link and size checks.
     """
 
+    examples = (
+        "pdtrain dataset download iris",
+        "pdtrain dataset download iris:3 --output ./data",
+    )
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -274,37 +334,52 @@ class DownloadDataset(command.Lister):
         listing = self.client.dataset_download(dataset["id"], version)
         packed = _is_packed(dataset, version)
         written = []
+        self._version = version
         for item in listing.get("files", []):
-            written.extend(self._fetch(item, output, packed))
+            written.extend(self._fetch(dataset, item, output, packed))
         return ("file", "size_bytes"), [
             (str(path), formatting.SizeColumn(path.stat().st_size))
             for path in written
         ]
 
-    def _fetch(self, item, output, packed):
+    def _fresh_url(self, dataset, item) -> str:
+        """Return a newly signed URL for item, after its URL expired."""
+        listing = self.client.dataset_download(dataset["id"], self._version)
+        for fresh in listing.get("files", []):
+            if fresh.get("file_name") == item.get("file_name"):
+                return fresh["download_url"]
+        raise TransferError(
+            f"{item.get('file_name')} is no longer in dataset "
+            f"{dataset['name']} version {self._version}"
+        )
+
+    def _fetch(self, dataset, item, output, packed):
         name = _safe_file_name(item.get("file_name"))
         size = item.get("size_bytes")
-        with tempfile.TemporaryDirectory(
-            prefix="pdtrain-", dir=_scratch_parent(output)
-        ) as tmp:
-            target = (Path(tmp) if packed else output) / name
-            with transfer.progress_bar(name, size, self.app.stderr) as advance:
-                transfer.download_file(
-                    item["download_url"],
-                    target,
-                    item.get("sha256"),
-                    size,
-                    progress=advance,
-                )
-            if not packed:
-                return [target]
-            try:
-                names = archive.extract(target, output)
-            except archive.ArchiveError as error:
-                raise TransferError(
-                    f"Cannot unpack {name}: {error}"
-                ) from error
-            return [output / member for member in names]
+        target = output / name
+        if packed:
+            # Beside the output folder, not in a temporary one, so that
+            # an interrupted download resumes on the next run.
+            target = _scratch_parent(output) / f".{output.name}.{name}"
+        verb = "Downloaded"
+        with progress.for_app(self.app, name, size, verb) as advance:
+            transfer.download_file(
+                item["download_url"],
+                target,
+                item.get("sha256"),
+                size,
+                progress=advance,
+                renew_url=lambda: self._fresh_url(dataset, item),
+            )
+        if not packed:
+            return [target]
+        try:
+            names = archive.extract(target, output)
+        except archive.ArchiveError as error:
+            raise TransferError(f"Cannot unpack {name}: {error}") from error
+        finally:
+            target.unlink(missing_ok=True)
+        return [output / member for member in names]
 
 
 def _scratch_parent(output: Path) -> Path:
@@ -322,10 +397,19 @@ def _is_packed(dataset, version) -> bool:
 
 
 class DeleteDataset(command.Command):
-    """Delete datasets with every version of each.
+    """Delete dataset versions, or whole datasets with --all-versions.
 
-    Asks for confirmation on a terminal; elsewhere pass --yes.
+    NAME:N (or ID:N) deletes one version; NAME with --all-versions
+    deletes the dataset and every version. Deleting frees the quota the
+    files used. A dataset that a pending or running run reads is not
+    deleted. Asks for confirmation on a terminal; elsewhere pass --yes.
     """
+
+    examples = (
+        "pdtrain dataset delete iris:2",
+        "pdtrain dataset delete iris --all-versions",
+        "pdtrain dataset delete old-a:1 old-b:3 --yes",
+    )
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -333,7 +417,13 @@ class DeleteDataset(command.Command):
             "references",
             metavar="<dataset>",
             nargs="+",
-            help="id or name of a dataset to delete",
+            help="name:N or id:N of a version, or a dataset name or id "
+            "with --all-versions",
+        )
+        parser.add_argument(
+            "--all-versions",
+            action="store_true",
+            help="delete whole datasets, every version of each",
         )
         parser.add_argument(
             "--yes", action="store_true", help="delete without asking"
@@ -349,7 +439,7 @@ class DeleteDataset(command.Command):
         failures = 0
         for text in parsed_args.references:
             try:
-                self._delete_one(text, parsed_args.yes)
+                self._delete_one(text, parsed_args)
             except PdtrainError as error:
                 LOG.error("Cannot delete dataset %s: %s", text, error)
                 failures += 1
@@ -360,23 +450,47 @@ class DeleteDataset(command.Command):
             )
         return 0
 
-    def _delete_one(self, text, assume_yes):
-        if refs.parse(text).version is not None:
+    def _delete_one(self, text, parsed_args):
+        version = refs.parse(text).version
+        if version is not None and parsed_args.all_versions:
             raise UsageError(
-                f"{text!r} names one version, but delete removes every "
-                "version; pass the dataset name or id alone"
+                f"{text!r} names one version but --all-versions deletes "
+                "them all; drop one of the two"
             )
-        dataset, _ = refs.resolve_dataset(self.client, text)
+        if version is None and not parsed_args.all_versions:
+            raise UsageError(
+                f"{text!r} names a whole dataset: name one version "
+                f"({text}:N) or pass --all-versions to delete every version"
+            )
+        dataset, number = refs.resolve_dataset(self.client, text)
         label = f"{dataset['name']} ({dataset['id']})"
-        if not assume_yes and not self._confirm(label):
+        if version is None:
+            self._delete_dataset(dataset, label, parsed_args.yes)
+        else:
+            self._delete_version(dataset, number, label, parsed_args.yes)
+
+    def _delete_dataset(self, dataset, label, assume_yes):
+        question = f"Delete dataset {label} and all its versions?"
+        if not assume_yes and not self._confirm(question):
             self.notice(f"Kept dataset {label}")
             return
         self.client.delete_dataset(dataset["id"])
         self.notice(f"Deleted dataset {label}")
 
-    def _confirm(self, label) -> bool:
-        self.app.stderr.write(
-            f"Delete dataset {label} and all its versions? [y/N] "
-        )
+    def _delete_version(self, dataset, number, label, assume_yes):
+        if not self.client.has("dataset_version_delete"):
+            raise PdtrainError(
+                "This server cannot delete single dataset versions; pass "
+                "the dataset name with --all-versions to delete all of them"
+            )
+        question = f"Delete version {number} of dataset {label}?"
+        if not assume_yes and not self._confirm(question):
+            self.notice(f"Kept version {number} of dataset {label}")
+            return
+        self.client.delete_dataset_version(dataset["id"], number)
+        self.notice(f"Deleted version {number} of dataset {label}")
+
+    def _confirm(self, question) -> bool:
+        self.app.stderr.write(f"{question} [y/N] ")
         self.app.stderr.flush()
         return self.app.stdin.readline().strip().lower() in ("y", "yes")

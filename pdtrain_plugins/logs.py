@@ -1,16 +1,53 @@
 """The logs command: print or follow a run's log lines."""
 
-from pdtrain_core import command, runs
+from pdtrain_core import command, formatting, runs
 from pdtrain_core.exceptions import UsageError
+from pdtrain_core.log_follower import LogFollower, LogQuery, parse_since
+from pdtrain_plugins.run_wait import interrupted_note, make_retrier
+
+DEFAULT_TAIL = 300
+# The most events the server returns in one response.
+MAX_TAIL = 10_000
+FOLLOW_INTERVAL = 0.5  # seconds between polls with --follow
+
+
+def _tail(text: str) -> int | None:
+    """Parse --tail: a count, or "all" (None)."""
+    if text == "all":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= MAX_TAIL:
+        raise UsageError(
+            f"Invalid --tail {text!r}: expected 0 to {MAX_TAIL} or 'all'"
+        )
+    return count
+
+
+def _stamp(event) -> str:
+    moment = formatting.parse_time(event.get("timestamp"))
+    if moment is None:
+        return "-"
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ShowLogs(command.Command):
     """Print the last lines of a run's log, or follow it.
 
-    With --follow, new lines are printed as they arrive until the run
-    ends. The exit status is then 0 when the run completed, 3 when it
-    failed and 4 when it was stopped.
+    Without --follow the last 300 lines are printed; with it, every
+    line from the first (or the last --tail lines), then new lines as
+    they arrive until the run ends. The exit status of --follow is then
+    0 when the run completed, 3 when it failed, 4 when it was stopped
+    and 5 when --timeout passed first. The follower resumes after a lost
+    connection or a server restart without losing or repeating a line.
     """
+
+    examples = (
+        "pdtrain logs RUN_ID --tail 50 --timestamps",
+        "pdtrain logs RUN_ID --follow --since 10m --stream stderr",
+    )
 
     finished_run = None
 
@@ -18,11 +55,28 @@ class ShowLogs(command.Command):
         parser = super().get_parser(prog_name)
         parser.add_argument("run_id", metavar="<run-id>", help="run id")
         parser.add_argument(
+            "--tail",
             "--lines",
-            metavar="<count>",
-            type=int,
-            default=300,
-            help="number of last lines to print (default 300)",
+            dest="tail",
+            metavar="<count|all>",
+            help="print the last this many lines first, or 'all' (default: "
+            "300; all with --follow)",
+        )
+        parser.add_argument(
+            "--since",
+            metavar="<age|time>",
+            help="only lines from the last 30s, 10m, 2h or 1d, or since an "
+            "ISO-8601 time",
+        )
+        parser.add_argument(
+            "--stream",
+            choices=("stdout", "stderr"),
+            help="only lines the script wrote to this stream",
+        )
+        parser.add_argument(
+            "--timestamps",
+            action="store_true",
+            help="start each line with its UTC time",
         )
         parser.add_argument(
             "--follow",
@@ -30,40 +84,78 @@ class ShowLogs(command.Command):
             help="keep printing new lines until the run ends",
         )
         parser.add_argument(
+            "--timeout",
+            metavar="<seconds>",
+            type=float,
+            help="with --follow: give up after this many seconds (exit 5)",
+        )
+        parser.add_argument(
             "--interval",
             metavar="<seconds>",
             type=float,
-            default=5.0,
-            help="seconds between polls with --follow (default 5)",
+            default=FOLLOW_INTERVAL,
+            help="seconds between polls with --follow (default 0.5)",
         )
         return parser
 
-    def take_action(self, parsed_args):
-        if parsed_args.lines < 0:
-            raise UsageError(
-                f"Invalid --lines {parsed_args.lines}: expected 0 or more"
-            )
+    def _query(self, parsed_args) -> LogQuery:
+        if parsed_args.tail is not None:
+            tail = _tail(parsed_args.tail)
+        elif parsed_args.follow or parsed_args.since:
+            tail = None
+        else:
+            tail = DEFAULT_TAIL
+        since = parse_since(parsed_args.since) if parsed_args.since else None
+        return LogQuery(tail=tail, start_time=since, stream=parsed_args.stream)
+
+    def _check(self, parsed_args) -> None:
         if parsed_args.interval <= 0:
-            raise UsageError("--interval must be a positive number")
-        if not parsed_args.follow:
-            if parsed_args.lines == 0:
-                return 0
-            body = self.client.get_logs(
-                parsed_args.run_id, limit=parsed_args.lines
+            raise UsageError(
+                f"Invalid --interval {parsed_args.interval:g}: expected a "
+                "positive number of seconds"
             )
-            for event in body.get("events", []):
-                self._write(str(event.get("message", "")))
+        if parsed_args.timeout is not None and not parsed_args.follow:
+            raise UsageError("--timeout applies only with --follow")
+
+    def take_action(self, parsed_args):
+        self._check(parsed_args)
+        query = self._query(parsed_args)
+        emit = self._emitter(parsed_args.timestamps)
+        if not parsed_args.follow:
+            follower = LogFollower(
+                self.client,
+                parsed_args.run_id,
+                emit,
+                query,
+                use_cursor=self.client.has("log_cursor"),
+                server_filters=self.client.has("log_filters"),
+            )
+            follower.first()
             return 0
-        self.finished_run = runs.follow_logs(
-            self.client,
-            parsed_args.run_id,
-            self._write,
-            lines=parsed_args.lines,
-            interval=parsed_args.interval,
-        )
+        try:
+            self.finished_run = runs.follow_logs(
+                self.client,
+                parsed_args.run_id,
+                emit,
+                query,
+                interval=parsed_args.interval,
+                timeout=parsed_args.timeout,
+                retrier=make_retrier(self),
+            )
+        except KeyboardInterrupt:
+            self.notice(interrupted_note(parsed_args.run_id))
+            raise
         return 0
 
-    def _write(self, text):
+    def _emitter(self, timestamps: bool):
         stdout = self.app.stdout
-        stdout.write(text if text.endswith("\n") else text + "\n")
-        stdout.flush()
+
+        def emit(events):
+            for event in events:
+                text = str(event.get("message", ""))
+                if timestamps:
+                    text = f"{_stamp(event)} {text}"
+                stdout.write(text if text.endswith("\n") else text + "\n")
+            stdout.flush()
+
+        return emit

@@ -1,6 +1,9 @@
 """Commands that control the local orchestrator under PDTRAIN_HOME."""
 
+import os
+
 from pdtrain_core import command, formatting
+from pdtrain_core.exceptions import UsageError
 
 COLUMNS = ("running", "url", "pid", "port", "started_at", "home", "log")
 
@@ -22,6 +25,12 @@ def show_status(status):
 class StartServer(command.ShowOne):
     """Start the local orchestrator on 127.0.0.1 if it is not running."""
 
+    examples = (
+        "pdtrain server start",
+        "pdtrain server start --port 8765",
+        "pdtrain server start --config server.yaml",
+    )
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
@@ -31,11 +40,23 @@ class StartServer(command.ShowOne):
             default=0,
             help="TCP port (default: a free one)",
         )
+        parser.add_argument(
+            "--config",
+            metavar="<file>",
+            help="server config file (YAML) choosing storage, executor, "
+            "database and limits",
+        )
         return parser
 
     def take_action(self, parsed_args):
         server = self.app.local_server
-        status, started = server.ensure(port=parsed_args.port)
+        config = parsed_args.config
+        if config and not os.path.isfile(config):
+            raise UsageError(
+                f"Server config {config} not found; pass the path of a "
+                "YAML file such as examples/server.yaml"
+            )
+        status, started = server.ensure(port=parsed_args.port, config=config)
         if started:
             self.notice(
                 f"Started the local orchestrator at {status.url} "
@@ -43,6 +64,11 @@ class StartServer(command.ShowOne):
             )
         else:
             self.notice(f"The local orchestrator already runs at {status.url}")
+            if config:
+                self.notice(
+                    "It keeps the config it started with; run `pdtrain "
+                    "server stop` first to use another"
+                )
             if parsed_args.port and parsed_args.port != status.port:
                 self.notice(
                     f"It keeps port {status.port}; run `pdtrain "
@@ -53,6 +79,8 @@ class StartServer(command.ShowOne):
 
 class StopServer(command.Command):
     """Stop the local orchestrator (SIGTERM, then SIGKILL after 15 s)."""
+
+    examples = ("pdtrain server stop",)
 
     def take_action(self, parsed_args):
         stopped = self.app.local_server.stop()
@@ -65,6 +93,11 @@ class StopServer(command.Command):
 
 class ShowServer(command.ShowOne):
     """Show whether the local orchestrator runs, and where."""
+
+    examples = (
+        "pdtrain server status",
+        "pdtrain server status -f json",
+    )
 
     def take_action(self, parsed_args):
         return show_status(self.app.local_server.status())

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from pathlib import Path
 
 from fastapi import APIRouter, Response
 from sqlalchemy import func, select
@@ -14,10 +15,11 @@ from pdtrain_orchestrator.api.common import (
     TOTAL_HEADER,
     get_owned,
     paginate,
-    split_filter,
+    status_filter,
 )
 from pdtrain_orchestrator.bundle_check import (
     DEFAULT_ENTRY,
+    UNPACK_RATIO,
     check_bundle,
     check_entry,
 )
@@ -44,6 +46,7 @@ router = APIRouter(prefix="/v1/bundles", tags=["bundles"])
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+BUNDLE_STATUSES = ("validating", "ready", "failed")
 # Concurrent finalizes of one name may pick the same version; the unique
 # constraint rejects all but one, and the others retry this many times.
 VERSION_ATTEMPTS = 5
@@ -76,8 +79,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def _check_object(body: BundleFinalizeRequest, store: LocalObjectStore):
-    path = store.path_for(body.s3_key)
+def _check_object(body: BundleFinalizeRequest, path: Path):
     size = path.stat().st_size
     if body.size_bytes is not None and body.size_bytes != size:
         raise Invalid(
@@ -90,7 +92,7 @@ def _check_object(body: BundleFinalizeRequest, store: LocalObjectStore):
             f"sha256 mismatch for {body.s3_key}: expected {body.sha256}, "
             f"stored {digest}; upload the file again"
         )
-    return path, size, digest
+    return size, digest
 
 
 def _find_by_key(session: Session, owner: str, key: str) -> Bundle | None:
@@ -134,9 +136,20 @@ def _create(
 ) -> Bundle:
     name = check_name(body.name) if body.name else name_from_key(body.s3_key)
     entry = check_entry(body.entry or DEFAULT_ENTRY)
-    path, size, digest = _check_object(body, store)
-    quota.check_bundle_quota(session, owner, settings, size)
-    found = check_bundle(path, entry, store.tmp_dir)
+    # The stored size is checked before fetch, which downloads the
+    # object when the store is S3.
+    quota.check_bundle_quota(
+        session, owner, settings, store.size(body.s3_key)
+    )
+    with store.fetch(body.s3_key) as path:
+        size, digest = _check_object(body, path)
+        quota.check_bundle_quota(session, owner, settings, size)
+        found = check_bundle(
+            path,
+            entry,
+            store.tmp_dir,
+            UNPACK_RATIO * settings.max_bundle_bytes,
+        )
 
     bundle = Bundle(
         owner=owner,
@@ -207,7 +220,7 @@ def list_bundles(
     query = select(Bundle).where(Bundle.owner == owner)
     if name:
         query = query.where(Bundle.name == name)
-    if statuses := split_filter(status):
+    if statuses := status_filter(status, BUNDLE_STATUSES):
         query = query.where(Bundle.validation_status.in_(statuses))
     query = query.order_by(Bundle.created_at.desc(), Bundle.version.desc())
     rows, total = paginate(session, query, limit, offset)

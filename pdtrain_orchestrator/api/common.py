@@ -3,7 +3,7 @@
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from pdtrain_orchestrator.errors import NotFound
+from pdtrain_orchestrator.errors import Invalid, NotFound
 
 TOTAL_HEADER = "X-Total-Count"
 
@@ -34,3 +34,19 @@ def split_filter(value: str | None) -> list[str]:
     if not value:
         return []
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def status_filter(value: str | None, allowed: tuple[str, ...]) -> list[str]:
+    """Split a status filter, rejecting statuses that do not exist.
+
+    An unknown status would match nothing, which reads as "no such runs"
+    when the filter is only misspelt.
+    """
+    statuses = split_filter(value)
+    unknown = [status for status in statuses if status not in allowed]
+    if unknown:
+        raise Invalid(
+            f"status: unknown status {unknown[0][:40]!r}; use one or more "
+            f"of {', '.join(allowed)}, separated by commas"
+        )
+    return statuses

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pdtrain_orchestrator import dataset_uploads
+from pdtrain_orchestrator import dataset_uploads, multipart_uploads
 from pdtrain_orchestrator.api.common import get_owned, paginate
 from pdtrain_orchestrator.api.storage import expiry_seconds
 from pdtrain_orchestrator.deps import (
@@ -18,6 +18,8 @@ from pdtrain_orchestrator.deps import (
     SessionDep,
     SettingsDep,
     StoreDep,
+    VersionPath,
+    VersionQuery,
 )
 from pdtrain_orchestrator.errors import Conflict, NotFound
 from pdtrain_orchestrator.models import (
@@ -99,7 +101,9 @@ def presign_dataset(
         post = store.presigned_post(
             base_url, entry["key"], seconds, entry["content_type"]
         )
-        presigned.append({**post, "path": entry["path"]})
+        presigned.append(
+            {**post, "path": entry["path"], "s3_key": entry["key"]}
+        )
     LOG.info(
         "Reserved dataset %s version %d (upload %s)",
         upload.dataset_id,
@@ -126,25 +130,33 @@ def finalize_dataset(
 ):
     """Check the uploaded files and make the dataset version visible.
 
-    Finalizing a version that is already committed returns its result.
+    The version is numbered when it is committed, so the answer's version
+    may differ from the one presign reserved. Finalizing a version that
+    is already committed returns its result.
     """
-    done = _find_version(session, owner, body.dataset_id, body.version)
-    if done is not None:
-        validation = done.validation
-    else:
-        upload = dataset_uploads.find_upload(
-            session, owner, body.dataset_id, body.version
-        )
-        validation = dataset_uploads.finalize_upload(
+    upload = dataset_uploads.find_upload(
+        session, owner, body.dataset_id, body.version
+    )
+    if upload is not None:
+        validation, number = dataset_uploads.finalize_upload(
             session, upload, body, settings, store
         )
-        LOG.info(
-            "Created dataset %s version %d", body.dataset_id, body.version
-        )
+        LOG.info("Created dataset %s version %d", body.dataset_id, number)
+    else:
+        # NOTE: a retried finalize finds its version by the reserved
+        # number, which is the committed one unless abandoned uploads
+        # held lower numbers.
+        done = _find_version(session, owner, body.dataset_id, body.version)
+        if done is None:
+            raise NotFound(
+                f"no pending upload of dataset {body.dataset_id} version "
+                f"{body.version}; call presign first"
+            )
+        validation, number = done.validation, done.version
     return {
         "status": "ready",
         "dataset_id": body.dataset_id,
-        "version": body.version,
+        "version": number,
         "validation": validation,
     }
 
@@ -189,15 +201,30 @@ def show_dataset(dataset_id: str, owner: OwnerDep, session: SessionDep):
     )
 
 
-def _check_unused(session: Session, owner: str, dataset_id: str) -> None:
+def _uses(run: Run, dataset_id: str, version: int | None) -> bool:
+    for item in run.inputs:
+        if item.get("dataset_id") != dataset_id:
+            continue
+        if version is None or item.get("version") in (None, version):
+            return True
+    return False
+
+
+def _check_unused(
+    session: Session, owner: str, dataset_id: str, version=None
+) -> None:
+    """Raise Conflict when an active run reads the dataset (or version)."""
     active = session.scalars(
         select(Run).where(Run.owner == owner, Run.status.in_(ACTIVE_STATUSES))
     )
+    label = f"dataset {dataset_id}"
+    if version is not None:
+        label += f" version {version}"
     for run in active:
-        if any(item.get("dataset_id") == dataset_id for item in run.inputs):
+        if _uses(run, dataset_id, version):
             raise Conflict(
-                f"dataset {dataset_id} is an input of run {run.id}, which "
-                f"is {run.status}; stop it or wait for it to end"
+                f"{label} is an input of run {run.id}, which is "
+                f"{run.status}; stop it or wait for it to end"
             )
 
 
@@ -223,10 +250,59 @@ def delete_dataset(
         session.delete(upload)
     session.delete(dataset)
     session.commit()
+    multipart_uploads.abort_under(
+        session, store, owner, f"{owner}/datasets/{dataset_id}/"
+    )
 
     for key in keys:
         store.delete(key)
     LOG.info("Deleted dataset %s (%d objects)", dataset_id, len(keys))
+    return {"id": dataset_id, "deleted": True}
+
+
+@router.delete(
+    "/{dataset_id}/versions/{version}", response_model=DeletedResponse
+)
+def delete_dataset_version(
+    dataset_id: str,
+    version: VersionPath,
+    owner: OwnerDep,
+    session: SessionDep,
+    store: StoreDep,
+):
+    """Delete one version and its files, freeing their quota.
+
+    Deleting the only version deletes the dataset. A version that a
+    pending or running run reads is not deleted (409, naming the run).
+    """
+    dataset = get_owned(session, Dataset, dataset_id, owner, "dataset")
+    found = _find_version(session, owner, dataset_id, version)
+    if found is None:
+        raise NotFound(f"dataset {dataset_id} has no version {version}")
+    others = session.scalars(
+        select(DatasetVersion.version).where(
+            DatasetVersion.dataset_id == dataset_id,
+            DatasetVersion.version != version,
+        )
+    ).all()
+    if not others:
+        return delete_dataset(dataset_id, owner, session, store)
+    _check_unused(session, owner, dataset_id, version)
+
+    keys = list(
+        session.scalars(
+            select(DatasetFile.s3_key).where(
+                DatasetFile.version_id == found.id
+            )
+        )
+    )
+    session.delete(found)
+    if dataset.current_version == version:
+        dataset.current_version = max(others)
+    session.commit()
+    for key in keys:
+        store.delete(key)
+    LOG.info("Deleted version %d of dataset %s", version, dataset_id)
     return {"id": dataset_id, "deleted": True}
 
 
@@ -267,7 +343,7 @@ def _download(
 )
 def download_version(
     dataset_id: str,
-    version: int,
+    version: VersionPath,
     owner: OwnerDep,
     session: SessionDep,
     store: StoreDep,
@@ -288,7 +364,7 @@ def download_dataset(
     store: StoreDep,
     settings: SettingsDep,
     base_url: BaseUrlDep,
-    version: int | None = None,
+    version: VersionQuery = None,
 ):
     """Return signed GET URLs for a version, by default the current one."""
     return _download(

@@ -6,6 +6,7 @@ even when many lines share one millisecond.
 """
 
 import asyncio
+import dataclasses
 import json
 import logging
 
@@ -26,11 +27,14 @@ LOG = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/runs", tags=["logs"])
 
 DEFAULT_LIMIT = 300
+STREAMS = ("stdout", "stderr")
 MAX_LIMIT = 10_000
 # Events per database read while streaming.
 STREAM_BATCH = 500
 # A comment line this often keeps proxies from closing an idle stream.
 KEEPALIVE_SECONDS = 15.0
+# Event ids are signed 64-bit integers in the database.
+MAX_TOKEN = 2**63 - 1
 
 
 def parse_token(token: str | None) -> int | None:
@@ -45,14 +49,50 @@ def parse_token(token: str | None) -> int | None:
         ) from None
     if value < 0:
         raise Invalid(f"invalid next_token {token!r}: it cannot be negative")
+    if value > MAX_TOKEN:
+        raise Invalid(
+            f"invalid next_token {token[:40]!r}: it is past the largest "
+            f"event id {MAX_TOKEN}"
+        )
     return value
 
 
+@dataclasses.dataclass(frozen=True)
+class EventFilter:
+    """Which events a logs request asks for besides the cursor."""
+
+    # Epoch milliseconds; events stamped earlier are left out.
+    start_time: int | None = None
+    # "stdout" or "stderr"; None returns both.
+    stream: str | None = None
+
+
+def check_stream(stream: str | None) -> str | None:
+    """Return stream if it is a known stream name, else raise Invalid."""
+    if stream is not None and stream not in STREAMS:
+        raise Invalid(
+            f"invalid stream {stream!r}: use one of {', '.join(STREAMS)}"
+        )
+    return stream
+
+
 def read_events(
-    session: Session, run_id: str, token: int | None, limit: int
+    session: Session,
+    run_id: str,
+    token: int | None,
+    limit: int,
+    only: EventFilter = EventFilter(),
 ) -> list[LogEvent]:
-    """Return the first limit events after token, or the last limit."""
+    """Return the first limit events after token, or the last limit.
+
+    Filters apply before the limit, so the last limit events are the
+    last ones that match.
+    """
     query = select(LogEvent).where(LogEvent.run_id == run_id)
+    if only.start_time is not None:
+        query = query.where(LogEvent.timestamp_ms >= only.start_time)
+    if only.stream is not None:
+        query = query.where(LogEvent.stream == only.stream)
     if token is None:
         query = query.order_by(LogEvent.id.desc()).limit(limit)
         return list(reversed(session.scalars(query).all()))
@@ -76,15 +116,19 @@ def get_logs(
     session: SessionDep,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     next_token: str | None = None,
+    start_time: int | None = Query(None, ge=0),
+    stream: str | None = None,
 ):
     """Return log events in ascending order, with the cursor to go on.
 
     Without next_token the last limit events come back; with it, the
-    first limit events after it.
+    first limit events after it. start_time (epoch ms) and stream
+    (stdout or stderr) filter the events.
     """
     run = get_owned(session, Run, run_id, owner, "run")
     token = parse_token(next_token)
-    events = read_events(session, run.id, token, limit)
+    only = EventFilter(start_time, check_stream(stream))
+    events = read_events(session, run.id, token, limit, only)
     if events:
         cursor = events[-1].id
     else:

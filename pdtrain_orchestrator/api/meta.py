@@ -14,6 +14,15 @@ CAPABILITIES = (
     "status_filter",
     "dataset_archives",
     "run_names",
+    "multipart",
+    "ranged_downloads",
+    "dataset_version_delete",
+    "quota_largest",
+    "log_filters",
+    "idempotency_keys",
+    "run_transitions",
+    "artifact_files",
+    "framework_envs",
 )
 
 

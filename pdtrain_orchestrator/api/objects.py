@@ -5,12 +5,13 @@ one method on one key until it expires.
 """
 
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Request, Response
 
+from pdtrain_orchestrator.api.ranged_file import file_response
 from pdtrain_orchestrator.deps import SettingsDep, StoreDep
-from pdtrain_orchestrator.errors import NotFound
+from pdtrain_orchestrator.errors import Invalid, NotFound
 from pdtrain_orchestrator.settings import Settings
 from pdtrain_orchestrator.storage.presigned_post import (
     PresignedPostReceiver,
@@ -40,10 +41,27 @@ async def put_object(
     settings: SettingsDep,
     expires: str | None = None,
     signature: str | None = None,
+    upload_id: Annotated[str | None, Query(alias="uploadId")] = None,
+    part_number: Annotated[int | None, Query(alias="partNumber")] = None,
 ):
-    """Store the request body at key (signed PUT URL)."""
+    """Store the request body at key (signed PUT URL).
+
+    With uploadId and partNumber (a signed part URL) the body is one
+    part of a multipart upload instead.
+    """
+    if upload_id is not None or part_number is not None:
+        return await _put_part(
+            key, request, store, upload_id, part_number, expires, signature
+        )
     store.verify("PUT", key, expires, signature)
     writer = store.writer(key, size_limit(settings, key))
+    await _receive(request, writer)
+    LOG.info("Stored object %s (%d bytes)", key, writer.size)
+    return Response(status_code=200, headers={"ETag": f'"{writer.sha256}"'})
+
+
+async def _receive(request: Request, writer) -> None:
+    """Stream the request body into writer; abort it on any failure."""
     try:
         async for chunk in request.stream():
             writer.write(chunk)
@@ -51,8 +69,24 @@ async def put_object(
     except BaseException:
         writer.abort()
         raise
-    LOG.info("Stored object %s (%d bytes)", key, writer.size)
-    return Response(status_code=200, headers={"ETag": f'"{writer.sha256}"'})
+
+
+async def _put_part(
+    key, request, store, upload_id, part_number, expires, signature
+):
+    if upload_id is None or part_number is None:
+        raise Invalid("a part upload needs both uploadId and partNumber")
+    writer = store.part_writer(key, upload_id, part_number, expires, signature)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared != str(writer.expected):
+        writer.abort()
+        raise Invalid(
+            f"part {part_number} must have {writer.expected} bytes, the "
+            f"request declares {declared}"
+        )
+    await _receive(request, writer)
+    LOG.debug("Stored part %d of upload %s", part_number, upload_id)
+    return Response(status_code=200, headers={"ETag": f'"{writer.etag}"'})
 
 
 @router.post("")
@@ -74,6 +108,7 @@ async def post_object(
 @router.head("/{key:path}", include_in_schema=False)
 async def get_object(
     key: str,
+    request: Request,
     store: StoreDep,
     expires: str | None = None,
     signature: str | None = None,
@@ -83,4 +118,6 @@ async def get_object(
     path = store.path_for(key)
     if not path.is_file():
         raise NotFound(f"object {key} not found")
-    return FileResponse(path, media_type="application/octet-stream")
+    return file_response(
+        path, request.headers.get("range"), head=request.method == "HEAD"
+    )

@@ -3,16 +3,21 @@
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pdtrain_orchestrator import run_control, run_requests
+from pdtrain_orchestrator import (
+    idempotency,
+    lifecycle,
+    run_control,
+    run_requests,
+)
 from pdtrain_orchestrator.api.common import (
     TOTAL_HEADER,
     get_owned,
     paginate,
-    split_filter,
+    status_filter,
 )
 from pdtrain_orchestrator.deps import (
     BaseUrlDep,
@@ -23,7 +28,14 @@ from pdtrain_orchestrator.deps import (
     SettingsDep,
     StoreDep,
 )
-from pdtrain_orchestrator.models import Artifact, Bundle, Run, utcnow
+from pdtrain_orchestrator.models import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    Artifact,
+    Bundle,
+    Run,
+    utcnow,
+)
 from pdtrain_orchestrator.schemas import RunCreateRequest, RunResponse
 from pdtrain_orchestrator.storage.local import LocalObjectStore
 
@@ -32,13 +44,13 @@ LOG = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
 MODEL_ARTIFACT = "model.tar.gz"
-# Bundles are in the local object store, not in S3, so their URI uses
-# this scheme instead of s3://.
-BUNDLE_URI_SCHEME = "local://"
+RUN_STATUSES = ("created", *ACTIVE_STATUSES, *TERMINAL_STATUSES)
 
 
 def get_executor(request: Request):
-    return request.app.state.executor
+    """Return the scheduler, which passes submit and stop to the executor
+    in the process that leads (see scheduler.py)."""
+    return request.app.state.scheduler
 
 
 ExecutorDep = Annotated[object, Depends(get_executor)]
@@ -85,10 +97,7 @@ class RunView:
         fields.update(
             error_message=run.failure_reason,
             runtime_seconds=self._runtime(run),
-            bundle={
-                "id": bundle.id,
-                "s3_uri": BUNDLE_URI_SCHEME + bundle.s3_key,
-            },
+            bundle={"id": bundle.id, "s3_uri": self.store.uri(bundle.s3_key)},
             model_url=self._model_url(run),
         )
         return fields
@@ -108,13 +117,31 @@ def create_run(
     settings: SettingsDep,
     store: StoreDep,
     base_url: BaseUrlDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(alias=idempotency.HEADER)
+    ] = None,
 ):
-    """Create a run in status `created`; submit starts it."""
-    run = run_requests.build_run(session, owner, body)
-    session.add(run)
-    session.commit()
+    """Create a run in status `created`; submit starts it.
+
+    With an Idempotency-Key header, a repeat of the request returns the
+    run the first one made (status 200) instead of a new one.
+    """
+    view = _view(session, store, base_url, settings)
+    key = idempotency.check_key(idempotency_key) if idempotency_key else None
+    digest = idempotency.request_sha256(body.model_dump(mode="json"))
+    if key is not None:
+        earlier = idempotency.earlier_run(session, owner, key, digest)
+        if earlier is not None:
+            response.status_code = 200
+            return view.render(earlier)
+    run = run_requests.build_run(session, owner, body, settings)
+    saved = idempotency.save_run(session, run, owner, key, digest)
+    if saved is not run:
+        response.status_code = 200
+        return view.render(saved)
     LOG.info("Created run %s from bundle %s", run.id, run.bundle_id)
-    return _view(session, store, base_url, settings).render(run)
+    return view.render(run)
 
 
 @router.get("", response_model=list[RunResponse])
@@ -137,7 +164,7 @@ def list_runs(
     query = select(Run).where(Run.owner == owner)
     if name:
         query = query.where(Run.name == name)
-    if statuses := split_filter(status):
+    if statuses := status_filter(status, RUN_STATUSES):
         query = query.where(Run.status.in_(statuses))
     query = query.order_by(Run.created_at.desc(), Run.id)
     rows, total = paginate(session, query, limit, offset)
@@ -157,7 +184,9 @@ def show_run(
 ):
     """Return one run."""
     run = get_owned(session, Run, run_id, owner, "run")
-    return _view(session, store, base_url, settings).render(run)
+    fields = _view(session, store, base_url, settings).render(run)
+    fields["transitions"] = lifecycle.transitions(session, run.id)
+    return fields
 
 
 @router.post("/{run_id}/submit", response_model=RunResponse)

@@ -17,6 +17,9 @@ class Channel:
     names: list[str] | None = None
     # Copied into inputdataconfig.json as ContentType when set.
     content_type: str | None = None
+    # Object store keys of files, in the same order; the SageMaker
+    # executor turns them into an S3 prefix.
+    keys: list[str] | None = None
 
 
 @dataclass
@@ -25,7 +28,8 @@ class RunSpec:
 
     run_id: str
     run_dir: Path
-    bundle_path: Path
+    # None when the object store is S3; bundle_key names the object.
+    bundle_path: Path | None
     entry: str
     hyperparameters: dict
     env: dict[str, str]
@@ -36,6 +40,17 @@ class RunSpec:
     image: str | None
     instance_type: str
     max_runtime_seconds: int | None
+    bundle_key: str | None = None
+    owner: str | None = None
+    name: str | None = None
+    instance_count: int = 1
+    spot_instances: bool = False
+    # Spot only: seconds to wait for capacity plus training time.
+    max_wait_seconds: int | None = None
+
+
+class Deferred(Exception):
+    """Raised by submit when another orchestrator process will run it."""
 
 
 class RunEvents(Protocol):
@@ -53,4 +68,14 @@ class RunEvents(Protocol):
 
     def log(self, run_id, stream, message, timestamp_ms): ...
 
-    def artifact(self, run_id, name, path, size_bytes, sha256): ...
+    # lines: [(message, timestamp_ms, byte offset past the line in the
+    # run's stream file)], stored in one transaction.
+    def log_lines(self, run_id, stream, lines): ...
+
+    def metrics(self, run_id, values: dict): ...
+
+    # files: the manifest of an archive, [{path, size_bytes, sha256,
+    # modified_at}], or None.
+    def artifact(
+        self, run_id, name, path, size_bytes, sha256, files=None
+    ): ...

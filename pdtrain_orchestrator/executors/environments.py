@@ -18,21 +18,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import frameworks_env
+from . import env_store, frameworks_env
 from .base import RunSpec
-from .process import (
-    NOTE_PREFIX,
-    NOTE_STREAM,
-    LineSink,
-    StopControl,
-    run_process,
-)
+from .env_store import COMPLETE_MARKER
+from .output import ProcessOutput
+from .process import StopControl, run_process
 from .training_env import host_variables
 
 LOG = logging.getLogger(__name__)
 
 REQUIREMENTS = "requirements.txt"
-COMPLETE_MARKER = ".pdtrain-complete"
 LOCK_POLL_SECONDS = 0.5
 PIP_INSTALL = (
     "-m",
@@ -100,7 +95,7 @@ class EnvironmentCache:
         spec: RunSpec,
         code_dir: Path,
         note: Callable[[str], None],
-        sink: LineSink,
+        output: ProcessOutput,
         control: StopControl,
     ) -> tuple[str, Path | None]:
         """Return the Python to run with and its environment (None: host).
@@ -120,9 +115,12 @@ class EnvironmentCache:
         env_dir = self.envs_dir / key
         with _locked(self.envs_dir / f"{key}.lock", note, control):
             if (env_dir / COMPLETE_MARKER).is_file():
+                env_store.touch_marker(env_dir)
                 note(f"Reusing cached environment {key}")
             else:
-                self._build(python, env_dir, packages, code_dir, sink, control)
+                details = _details(spec, python, packages, requirements)
+                build = (python, env_dir, packages, code_dir, details)
+                self._build(*build, note, output, control)
                 note(f"Built environment {key}")
         return str(env_dir / "bin" / "python"), env_dir
 
@@ -147,7 +145,17 @@ class EnvironmentCache:
         encoded = json.dumps(content, sort_keys=True).encode()
         return hashlib.sha256(encoded).hexdigest()[:24]
 
-    def _build(self, python, env_dir, packages, code_dir, sink, control):
+    def _build(
+        self,
+        python,
+        env_dir,
+        packages,
+        code_dir,
+        details,
+        note,
+        output,
+        control,
+    ):
         # NOTE: the environment is built at its final path, not in a
         # temporary one renamed into place, because pip writes absolute
         # paths into script shebangs. The completion marker, written last
@@ -157,39 +165,49 @@ class EnvironmentCache:
             shutil.rmtree(env_dir)
         env_dir.parent.mkdir(parents=True, exist_ok=True)
 
-        self._step(
+        step = _Step(code_dir, note, output, control)
+        step.run(
             [python, "-m", "venv", str(env_dir)],
-            code_dir,
-            sink,
-            control,
             "InternalServerError: creating the virtual environment failed",
         )
         env_python = str(env_dir / "bin" / "python")
         if packages:
-            self._step(
-                [env_python, *PIP_INSTALL, *packages],
-                code_dir,
-                sink,
-                control,
-                "ClientError: installing the framework packages failed",
-            )
+            try:
+                step.run(
+                    [env_python, *PIP_INSTALL, *packages],
+                    "ClientError: installing the framework packages failed",
+                )
+            except EnvironmentFailure as error:
+                if details.get("framework"):
+                    env_store.record_failure(
+                        self.envs_dir, details, str(error)
+                    )
+                raise
         if (code_dir / REQUIREMENTS).is_file():
-            self._step(
+            step.run(
                 [env_python, *PIP_INSTALL, "-r", REQUIREMENTS],
-                code_dir,
-                sink,
-                control,
                 "AlgorithmError: requirements.txt install failed",
             )
-        (env_dir / COMPLETE_MARKER).write_text(
-            json.dumps({"packages": list(packages)}) + "\n"
-        )
+        env_store.write_marker(env_dir, details)
 
-    def _step(self, argv, code_dir, sink, control, failure):
-        sink(NOTE_STREAM, NOTE_PREFIX + " ".join(argv))
-        result = run_process(argv, code_dir, _tool_env(), sink, control)
-        if control.reason is not None:
-            raise StopRequested(control.reason)
+
+class _Step:
+    """Run the commands that build an environment, one after another."""
+
+    def __init__(self, code_dir, note, output, control):
+        self.code_dir = code_dir
+        self.note = note
+        self.output = output
+        self.control = control
+
+    def run(self, argv, failure):
+        """Run argv; raise EnvironmentFailure(failure: detail) if it fails."""
+        self.note(" ".join(argv))
+        result = run_process(
+            argv, self.code_dir, _tool_env(), self.output, self.control
+        )
+        if self.control.reason is not None:
+            raise StopRequested(self.control.reason)
         if result.returncode != 0:
             last = _last_error_line(result.stderr_tail)
             detail = last or f"exit code {result.exit_code}"
@@ -242,3 +260,21 @@ class _locked:
     def __exit__(self, *exc_info):
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
+
+
+def python_label(python: str) -> str:
+    """Return "py3.11" for the interpreter at path python."""
+    if python == sys.executable:
+        return "py{}.{}".format(*sys.version_info[:2])
+    match = re.search(r"python(3\.\d+)$", python)
+    return f"py{match.group(1)}" if match else "py3"
+
+
+def _details(spec, python, packages, requirements: Path) -> dict:
+    return {
+        "framework": spec.framework,
+        "framework_version": spec.framework_version,
+        "python": python_label(python),
+        "packages": list(packages),
+        "requirements": requirements.is_file(),
+    }

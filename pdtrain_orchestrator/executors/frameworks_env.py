@@ -92,3 +92,47 @@ def resolve(framework: str, version: str | None) -> FrameworkPackages:
             f"{name} {image_version} has no package list for local runs"
         )
     return FrameworkPackages(name, image_version, requirements)
+
+
+def check_installable(
+    framework: str,
+    version: str | None,
+    python_version: str | None,
+    envs_dir=None,
+) -> None:
+    """Raise UnknownFramework unless a local run can install version.
+
+    A version is rejected when it has no package list here, or when an
+    earlier install of it failed on this server (see env_store). The
+    message lists the versions that work. Needs no network.
+    """
+    from . import env_store, environments
+
+    name = frameworks.canonical_framework(framework)
+    image = frameworks.resolve(name, version, python_version)
+    python, _ = environments.base_interpreter(image.python_version)
+    label = environments.python_label(python)
+
+    def failure(candidate):
+        if envs_dir is None:
+            return None
+        return env_store.failed_install(envs_dir, name, candidate, label)
+
+    working = [v for v in PACKAGES.get(name, {}) if failure(v) is None]
+    listed = ", ".join(working) or "none"
+    if image.version not in PACKAGES.get(name, {}):
+        raise UnknownFramework(
+            f"{name} {image.version} has no package list for local runs; "
+            f"versions that work: {listed}"
+        )
+    reason = failure(image.version)
+    if reason is not None:
+        record = env_store.FAILED_PREFIX + env_store.failure_name(
+            name, image.version, label
+        )
+        raise UnknownFramework(
+            f"{name} {image.version} failed to install on this server "
+            f"({reason}); versions that work: {listed}. Once the cause "
+            f"is fixed, allow a retry with `pdtrain server envs delete "
+            f"{record}`"
+        )

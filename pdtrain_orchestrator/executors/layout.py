@@ -69,6 +69,10 @@ class RunLayout:
     def artifacts_dir(self) -> Path:
         return self.root / "artifacts"
 
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
     def channel_dir(self, name: str) -> Path:
         return self.data_dir / name
 
@@ -193,6 +197,12 @@ def package_dir(source: Path, target: Path) -> tuple[int, str]:
     Members are relative to source with no top folder. Symbolic links are
     skipped with a warning because they may point outside the run.
     """
+    digest = archive.pack(list_files(source), target)
+    return target.stat().st_size, digest
+
+
+def list_files(source: Path) -> list[tuple[str, Path]]:
+    """Return (relative POSIX path, path) of each regular file, sorted."""
     files = []
     for dirpath, dirnames, filenames in os.walk(source):
         dirnames.sort()
@@ -205,6 +215,4 @@ def package_dir(source: Path, target: Path) -> tuple[int, str]:
                 continue
             files.append((relative, path))
     files.sort()
-
-    digest = archive.pack(files, target)
-    return target.stat().st_size, digest
+    return files

@@ -8,13 +8,15 @@ Runs past max_concurrent wait in a FIFO queue.
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import container, failure, launch, layout, training_env
+from pdtrain_orchestrator import fault_points
+
+from . import container, failure, launch, layout, packaging, training_env
 from .base import RunEvents, RunSpec
 from .environments import EnvironmentCache, EnvironmentFailure, StopRequested
+from .output import OutputFiles, ProcessOutput, now_ms
 from .process import NOTE_PREFIX, NOTE_STREAM, StopControl, run_process
 
 LOG = logging.getLogger(__name__)
@@ -184,19 +186,25 @@ class LocalExecutor:
             return _failed(_setup_reason(error))
 
         self._phase(spec.run_id, "Training", f"Running {spec.entry}")
-        sink = self._sink(spec.run_id)
         result = run_process(
-            argv, tree.code_dir, env, sink, run.control, on_kill
+            argv,
+            tree.code_dir,
+            env,
+            self._output(spec.run_id, tree),
+            run.control,
+            on_kill,
         )
         outcome = self._script_outcome(run, tree, result, argv)
 
         self._phase(spec.run_id, "Uploading", "Packaging model and output")
-        self._package(spec.run_id, tree)
+        fault_points.reach("packaging")
+        packaging.package(spec.run_id, tree, self._report)
         return outcome
 
     def _prepare(self, run: _Run, tree: layout.RunLayout):
         spec = run.spec
         self._phase(spec.run_id, "Starting", "Preparing the run directory")
+        fault_points.reach("run_start")
         tree.create()
         config = launch.write_config(spec, tree)
         self._check_stop(run)
@@ -238,7 +246,7 @@ class LocalExecutor:
             spec,
             tree.code_dir,
             lambda text: self._note(spec.run_id, text),
-            self._sink(spec.run_id),
+            self._output(spec.run_id, tree),
             run.control,
         )
         argv = launch.script_argv(spec, python, config)
@@ -288,16 +296,6 @@ class LocalExecutor:
             "stopped", STOPPED, run.stop_message, exit_code=exit_code
         )
 
-    def _package(self, run_id: str, tree: layout.RunLayout) -> None:
-        for name, source in (
-            ("model.tar.gz", tree.model_dir),
-            ("output.tar.gz", tree.output_data_dir),
-        ):
-            target = tree.artifacts_dir / name
-            size, digest = layout.package_dir(source, target)
-            LOG.info("Run %s: packaged %s (%d bytes)", run_id, name, size)
-            self._report("artifact", run_id, name, target, size, digest)
-
     def _finish(self, run_id: str, outcome: Outcome) -> None:
         level = logging.WARNING if outcome.status == "failed" else logging.INFO
         LOG.log(
@@ -317,14 +315,14 @@ class LocalExecutor:
             outcome.exit_code,
         )
 
-    def _sink(self, run_id: str):
-        def sink(stream: str, line: str) -> None:
-            self._report("log", run_id, stream, line, _now_ms())
+    def _output(self, run_id: str, tree: layout.RunLayout) -> ProcessOutput:
+        def deliver(stream: str, lines) -> None:
+            self._report("log_lines", run_id, stream, lines)
 
-        return sink
+        return ProcessOutput(OutputFiles(tree.logs_dir), deliver)
 
     def _note(self, run_id: str, text: str) -> None:
-        self._report("log", run_id, NOTE_STREAM, NOTE_PREFIX + text, _now_ms())
+        self._report("log", run_id, NOTE_STREAM, NOTE_PREFIX + text, now_ms())
 
     def _phase(self, run_id: str, secondary: str, message: str) -> None:
         self._status(run_id, "running", secondary, message)
@@ -370,7 +368,3 @@ def _failed(reason: str) -> Outcome:
     return Outcome(
         "failed", "Failed", "The run could not start", failure_reason=reason
     )
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

@@ -4,7 +4,6 @@ The executor runs pip and the training script through this module, so a
 stop request or the max runtime ends whichever of them is running.
 """
 
-import collections
 import logging
 import os
 import signal
@@ -13,20 +12,20 @@ import threading
 import time
 from collections.abc import Callable
 
+from . import reclaim
+from .output import ProcessOutput, Tailer
+
 LOG = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
-# How long output readers may run on after the main process has exited,
-# while a child it left behind keeps the pipes open.
-READER_GRACE_SECONDS = 5
-TAIL_LINES = 50
+# How long processes the script started may run on in its group after
+# the script itself has exited.
+LEFTOVER_GRACE_SECONDS = 5
 
 # Lines the executor itself adds to a run's log go to this stream with
 # this prefix, between the lines of pip and of the script.
 NOTE_STREAM = "stdout"
 NOTE_PREFIX = "pdtrain: "
-
-LineSink = Callable[[str, str], None]
 
 
 class StopControl:
@@ -91,34 +90,41 @@ def run_process(
     argv: list[str],
     cwd,
     env: dict[str, str],
-    sink: LineSink,
+    output: ProcessOutput,
     control: StopControl,
     on_kill: Callable[[], None] | None = None,
 ) -> ProcessResult:
-    """Run argv to its end, sending each output line to sink.
+    """Run argv to its end, appending its output to the run's files.
 
-    SIGTERM goes to the whole process group when control requests a stop,
-    and SIGKILL once the grace period has passed. on_kill runs after the
+    Each line reaches output.deliver as the tailer reads it. SIGTERM
+    goes to the whole process group when control requests a stop, and
+    SIGKILL once the grace period has passed. on_kill runs after the
     SIGKILL to end what the group does not contain, such as a container.
     """
-    process = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    tail = collections.deque(maxlen=TAIL_LINES)
-    readers = [
-        _start_reader(process.stdout, "stdout", sink, None),
-        _start_reader(process.stderr, "stderr", sink, tail),
-    ]
-
-    returncode = _wait(process, control, on_kill)
-    _finish_readers(process.pid, readers)
-    return ProcessResult(returncode, list(tail))
+    tailer = Tailer(output, output.files.sizes())
+    handles = output.files.open_for_append()
+    try:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=handles["stdout"],
+            stderr=handles["stderr"],
+            start_new_session=True,
+        )
+    finally:
+        for handle in handles.values():
+            handle.close()
+    reclaim.remember_process(output.files.log_dir, process.pid, cwd)
+    tailer.start()
+    try:
+        returncode = _wait(process, control, on_kill)
+        _end_leftovers(process.pid)
+    finally:
+        tailer.finish()
+        reclaim.forget_process(output.files.log_dir)
+    return ProcessResult(returncode, list(tailer.stderr_tail))
 
 
 def _wait(process: subprocess.Popen, control: StopControl, on_kill) -> int:
@@ -149,38 +155,25 @@ def _signal_group(pgid: int, signum: int) -> None:
         LOG.debug("Process group %d has already exited", pgid)
 
 
-def _start_reader(pipe, stream, sink, tail) -> threading.Thread:
-    thread = threading.Thread(
-        target=_pump,
-        args=(pipe, stream, sink, tail),
-        name=f"pdtrain-{stream}-reader",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
-def _pump(pipe, stream: str, sink: LineSink, tail) -> None:
-    with pipe:
-        for raw in iter(pipe.readline, b""):
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if tail is not None:
-                tail.append(line)
-            try:
-                sink(stream, line)
-            except Exception:
-                LOG.exception("Could not record a %s line", stream)
+def _end_leftovers(pgid: int) -> None:
+    """Give processes the script left in its group time, then kill them.
 
-
-def _finish_readers(pgid: int, readers: list[threading.Thread]) -> None:
-    for reader in readers:
-        reader.join(READER_GRACE_SECONDS)
-    if any(reader.is_alive() for reader in readers):
-        # A child of the script keeps the pipes open, so end the group.
+    They may still be writing output, and the run's directory is
+    packaged next, so none may outlive the run.
+    """
+    deadline = time.monotonic() + LEFTOVER_GRACE_SECONDS
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    if _group_alive(pgid):
         LOG.warning("Killing processes left in group %d", pgid)
         _signal_group(pgid, signal.SIGKILL)
-        for reader in readers:
-            reader.join(READER_GRACE_SECONDS)
-    if any(reader.is_alive() for reader in readers):
-        # Only a process that left the group (setsid) can still hold them.
-        LOG.warning("Output of group %d is still open; not waiting", pgid)

@@ -198,9 +198,17 @@ def job_variables(spec: RunSpec, layout: RunLayout) -> dict[str, str]:
     }
 
 
-# The orchestrator's own settings (PDTRAIN_*) may hold secrets, and stale
-# contract variables would contradict the ones set for the run.
-_HOST_DROPPED_PREFIXES = ("PDTRAIN_", "SM_", "TRAINING_JOB_", "SAGEMAKER_")
+# The orchestrator's own settings (PDTRAIN_*) and AWS credentials (AWS_*,
+# which reach the S3 bucket of every owner) may hold secrets, and stale
+# contract variables would contradict the ones set for the run. A run
+# that needs AWS access gets its own values through the run's env.
+_HOST_DROPPED_PREFIXES = (
+    "PDTRAIN_",
+    "AWS_",
+    "SM_",
+    "TRAINING_JOB_",
+    "SAGEMAKER_",
+)
 _HOST_DROPPED = frozenset({"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"})
 
 

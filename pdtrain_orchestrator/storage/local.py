@@ -5,6 +5,8 @@ seconds) and `signature`, the hex HMAC-SHA256 of the method, the key and
 the expiry under the server's secret, so it needs no API key.
 """
 
+import contextlib
+import errno
 import hashlib
 import hmac
 import logging
@@ -13,14 +15,27 @@ import shutil
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
-from pdtrain_orchestrator.errors import Forbidden, Invalid, QuotaExceeded
+from pdtrain_orchestrator.errors import (
+    Forbidden,
+    InsufficientStorage,
+    Invalid,
+    QuotaExceeded,
+)
+from pdtrain_orchestrator.storage import tmpfiles
+from pdtrain_orchestrator.storage.multipart import (
+    LocalMultipartMixin,
+    write_in_pieces,
+)
 
 LOG = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 1024
 OBJECTS_PATH = "/v1/objects"
+# Objects are not in S3, so their URIs use this scheme instead of s3://.
+LOCAL_URI_SCHEME = "local://"
 
 
 def check_key(key: str) -> str:
@@ -37,6 +52,25 @@ def check_key(key: str) -> str:
     return key
 
 
+# A full disk, a full quota and a file past RLIMIT_FSIZE.
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+@contextlib.contextmanager
+def disk_errors() -> Iterator[None]:
+    """Turn a full disk into InsufficientStorage (507) for the client."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _DISK_FULL_ERRNOS:
+            raise
+        LOG.error("Cannot store an upload: %s", error.strerror)
+        raise InsufficientStorage(
+            "the server is out of disk space; nothing was stored. Free "
+            "space on the server (or delete datasets) and upload again"
+        ) from None
+
+
 class ObjectWriter:
     """Stream one object into a temporary file and move it into place.
 
@@ -49,7 +83,9 @@ class ObjectWriter:
         self._max_bytes = max_bytes
         self.size = 0
         self._digest = hashlib.sha256()
-        handle, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+        handle, name = tempfile.mkstemp(
+            dir=tmp_dir, prefix=tmpfiles.prefix("upload")
+        )
         self._path = Path(name)
         self._file = os.fdopen(handle, "wb")
 
@@ -60,15 +96,17 @@ class ObjectWriter:
                 f"object is larger than the limit of {self._max_bytes} bytes"
             )
         self._digest.update(chunk)
-        self._file.write(chunk)
+        with disk_errors():
+            write_in_pieces(self._file, chunk)
 
     @property
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
     def commit(self) -> None:
-        self._file.close()
-        self._target.parent.mkdir(parents=True, exist_ok=True)
+        with disk_errors():
+            self._file.close()
+            self._target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._path, self._target)
 
     def abort(self) -> None:
@@ -76,7 +114,7 @@ class ObjectWriter:
         self._path.unlink(missing_ok=True)
 
 
-class LocalObjectStore:
+class LocalObjectStore(LocalMultipartMixin):
     """Objects on the local filesystem, reached through signed URLs."""
 
     def __init__(self, root: Path, secret: bytes):
@@ -87,6 +125,7 @@ class LocalObjectStore:
     def prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmpfiles.remove_stale(self.tmp_dir)
 
     def path_for(self, key: str) -> Path:
         """Return the file of key; a key that leaves the root is Invalid."""
@@ -97,6 +136,18 @@ class LocalObjectStore:
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
+
+    def local_path(self, key: str) -> Path:
+        """Return the file of key; S3ObjectStore returns None instead."""
+        return self.path_for(key)
+
+    @contextlib.contextmanager
+    def fetch(self, key: str) -> Iterator[Path]:
+        """Yield the file of key (S3ObjectStore yields a downloaded copy)."""
+        yield self.path_for(key)
+
+    def uri(self, key: str) -> str:
+        return LOCAL_URI_SCHEME + key
 
     def size(self, key: str) -> int:
         return self.path_for(key).stat().st_size

@@ -22,6 +22,8 @@ class RecordingEvents:
         self.statuses = []
         self.logs = []
         self.artifacts = []
+        self.metrics_by_run = {}
+        self.files = {}
 
     def status(
         self,
@@ -50,11 +52,22 @@ class RecordingEvents:
             self.logs.append((run_id, stream, message, timestamp_ms))
             self.lock.notify_all()
 
-    def artifact(self, run_id, name, path, size_bytes, sha256):
+    def log_lines(self, run_id, stream, lines):
+        with self.lock:
+            for message, timestamp_ms, _ in lines:
+                self.logs.append((run_id, stream, message, timestamp_ms))
+            self.lock.notify_all()
+
+    def metrics(self, run_id, values):
+        with self.lock:
+            self.metrics_by_run[run_id] = values
+
+    def artifact(self, run_id, name, path, size_bytes, sha256, files=None):
         with self.lock:
             self.artifacts.append(
                 (run_id, name, Path(path), size_bytes, sha256)
             )
+            self.files[(run_id, name)] = files
 
     def statuses_of(self, run_id):
         with self.lock:

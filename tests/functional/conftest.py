@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.faulty_proxy import FaultyProxy
+
 BIN_DIR = Path(sys.executable).parent
 PDTRAIN = str(BIN_DIR / "pdtrain")
 ORCHESTRATOR = str(BIN_DIR / "pdtrain-orchestrator")
@@ -44,14 +46,14 @@ class Server:
         return result.stdout.strip().splitlines()[-1]
 
 
-def start_server(home):
+def start_server(home, extra_args=()):
     """Start an orchestrator in home and wait until it accepts requests."""
     home.mkdir(parents=True, exist_ok=True)
     log = open(home / "test-server.log", "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "pdtrain_orchestrator", "serve",
          "--home", str(home), "--host", "127.0.0.1", "--port", "0",
-         "--bootstrap-key-file", "api_key"],
+         "--bootstrap-key-file", "api_key", *extra_args],
         stdout=log, stderr=subprocess.STDOUT,
     )
     state = home / "server.json"
@@ -83,6 +85,16 @@ def server(tmp_path_factory):
     running = start_server(tmp_path_factory.mktemp("orchestrator"))
     yield running
     stop_server(running)
+
+
+# Transfer tests keep files small: multipart starts at 5 MiB (the
+# smallest part the server accepts) and a failing request gives up after
+# two retries, within a few seconds.
+TRANSFER_ENV = {
+    "PDTRAIN_MULTIPART_THRESHOLD": "5MiB",
+    "PDTRAIN_PART_SIZE": "5MiB",
+    "PDTRAIN_TRANSFER_RETRIES": "2",
+}
 
 
 @dataclass
@@ -126,6 +138,21 @@ def cli(server, tmp_path):
     env["PDTRAIN_API_URL"] = server.url
     env["PDTRAIN_API_KEY"] = server.create_key(f"owner-{uuid.uuid4().hex[:8]}")
     return Cli(home=tmp_path / "cli-home", env=env)
+
+
+@pytest.fixture
+def proxy(server):
+    """A FaultyProxy in front of the module's orchestrator."""
+    running = FaultyProxy(server.url)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def pcli(cli, proxy):
+    """The test's CLI, talking to the orchestrator through the proxy."""
+    env = dict(cli.env, PDTRAIN_API_URL=proxy.url, **TRANSFER_ENV)
+    return Cli(home=cli.home, env=env)
 
 
 TRAIN_SCRIPT = """\

@@ -10,14 +10,15 @@ from tests.functional.conftest import make_tar
 def assert_one_line_error(result, *fragments):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    # Retry warnings may come first; the error itself is one line.
-    lines = [
+    # Retry warnings and upload summaries may come first; the error itself
+    # is one line.
+    errors = [
         line for line in result.stderr.splitlines()
-        if line.strip() and not line.startswith("Warning: Retrying")
+        if line.startswith("Error:")
     ]
-    assert len(lines) == 1, result.stderr
+    assert len(errors) == 1, result.stderr
     for fragment in fragments:
-        assert fragment in lines[0]
+        assert fragment in errors[0]
 
 
 def test_bundle_upload_missing_path(cli, tmp_path):

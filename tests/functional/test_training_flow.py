@@ -26,6 +26,7 @@ def test_bundle_upload_records_contents(cli, bundle_dir):
 
 def test_bundle_upload_again_makes_version_two(cli, bundle_dir):
     cli.json("bundle", "upload", bundle_dir, "--name", "twice")
+    (bundle_dir / "README.txt").write_text("changed\n")
     second = cli.json("bundle", "upload", bundle_dir, "--name", "twice")
     shown = cli.json("bundle", "show", "twice:1")
 

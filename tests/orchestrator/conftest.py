@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from pdtrain_orchestrator import keys
 from pdtrain_orchestrator.app import create_app
 from pdtrain_orchestrator.settings import Settings
+from tests import postgres
 
 
 class RecordingExecutor:
@@ -35,9 +36,21 @@ class RecordingExecutor:
         self.closed = True
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    """None (SQLite in the home) or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres.fresh_schema() as url:
+        yield url
+
+
 @pytest.fixture
-def settings(tmp_path):
-    return Settings(home=tmp_path / "home", max_concurrent=2)
+def settings(tmp_path, database_url):
+    return Settings(
+        home=tmp_path / "home", max_concurrent=2, database_url=database_url
+    )
 
 
 @pytest.fixture

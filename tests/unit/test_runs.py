@@ -1,7 +1,14 @@
+import datetime
+
 import pytest
 
 from pdtrain_core import runs
-from pdtrain_core.exceptions import WaitTimedOut
+from pdtrain_core.exceptions import (
+    ServerUnavailable,
+    UsageError,
+    WaitTimedOut,
+)
+from pdtrain_core.log_follower import parse_since
 
 
 class LogServer:
@@ -11,12 +18,14 @@ class LogServer:
         self.cursor = cursor
         self.events = []
         self.status = "running"
+        self.failures = []
 
-    def add(self, timestamp, message):
+    def add(self, timestamp, message, stream="stdout"):
         self.events.append(
             {
                 "id": len(self.events) + 1,
                 "timestamp": timestamp,
+                "stream": stream,
                 "message": message,
             }
         )
@@ -25,8 +34,11 @@ class LogServer:
         return self.cursor and capability == "log_cursor"
 
     def get_logs(self, run_id, limit=None, next_token=None):
+        if self.failures:
+            raise self.failures.pop(0)
         if next_token is not None:
-            events = [e for e in self.events if e["id"] > next_token]
+            token = int(next_token)
+            events = [e for e in self.events if e["id"] > token]
             events = events[:limit]
         else:
             events = self.events[-limit:] if limit else []
@@ -37,6 +49,10 @@ class LogServer:
 
     def get_run(self, run_id):
         return {"id": run_id, "status": self.status}
+
+
+def _messages(batches):
+    return [event["message"] for batch in batches for event in batch]
 
 
 @pytest.mark.parametrize("cursor", [True, False])
@@ -52,31 +68,84 @@ def test_follow_logs_prints_same_millisecond_lines_once(cursor):
         server.add(1001, "epoch 2")
         server.status = "completed"
 
-    run = runs.follow_logs(server, "r1", written.append, lines=10, sleep=sleep)
+    run = runs.follow_logs(
+        server, "r1", written.append, runs.LogQuery(tail=10), sleep=sleep
+    )
 
-    assert written == ["epoch 1\n", "same\n", "same\n", "epoch 2\n"]
+    assert _messages(written) == ["epoch 1", "same", "same", "epoch 2"]
     assert run["status"] == "completed"
 
 
-def test_follow_logs_reads_lines_written_after_the_end():
+def test_follow_logs_prints_lines_stored_before_the_end():
     server = LogServer(cursor=True)
     server.add(1, "start")
-    server.status = "failed"
-    original = server.get_logs
-    calls = []
+    original = server.get_run
 
-    def get_logs(run_id, limit=None, next_token=None):
-        calls.append(next_token)
-        if len(calls) == 2:
+    def get_run(run_id):
+        # The executor stores its last lines, then the final status.
+        if server.status == "running":
             server.add(2, "Traceback")
-        return original(run_id, limit, next_token)
+            server.status = "failed"
+        return original(run_id)
 
-    server.get_logs = get_logs
+    server.get_run = get_run
     written = []
 
-    runs.follow_logs(server, "r1", written.append, sleep=lambda s: None)
+    run = runs.follow_logs(server, "r1", written.append, sleep=lambda s: 0)
 
-    assert written == ["start\n", "Traceback\n"]
+    assert _messages(written) == ["start", "Traceback"]
+    assert run["status"] == "failed"
+
+
+def test_follow_logs_resumes_after_lost_server():
+    server = LogServer(cursor=True)
+    for number in range(3):
+        server.add(5, f"line {number}")
+    lost = []
+
+    def sleep(seconds):
+        if server.status == "running" and not server.failures:
+            server.failures = [ServerUnavailable("http://x", "refused")] * 2
+            server.add(5, "line 3")
+            server.status = "completed"
+
+    written = []
+    retrier = runs.Retrier(on_lost=lost.append, sleep=lambda s: None)
+    runs.follow_logs(
+        server, "r1", written.append, retrier=retrier, sleep=sleep
+    )
+
+    assert _messages(written) == [f"line {n}" for n in range(4)]
+    assert len(lost) == 1
+
+
+def test_retrier_gives_up_after_window():
+    def broken():
+        raise ServerUnavailable("http://x", "refused")
+
+    retrier = runs.Retrier(window=0, sleep=lambda s: None)
+
+    with pytest.raises(ServerUnavailable):
+        retrier.call(broken)
+
+
+def test_log_query_filters_stream_and_time():
+    query = runs.LogQuery(start_time=10, stream="stderr")
+
+    assert query.keeps({"timestamp": 10, "stream": "stderr"})
+    assert not query.keeps({"timestamp": 9, "stream": "stderr"})
+    assert not query.keeps({"timestamp": 11, "stream": "stdout"})
+
+
+def test_parse_since_reads_ages_and_times():
+    now = datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.timezone.utc)
+    noon_ms = int(now.timestamp() * 1000)
+
+    assert parse_since("10m", now) == noon_ms - 600_000
+    assert parse_since("2h", now) == noon_ms - 7_200_000
+    assert parse_since("2024-05-01T12:00:00Z", now) == noon_ms
+    with pytest.raises(UsageError, match="Invalid --since 'soon'"):
+        parse_since("soon", now)
 
 
 class StatusServer:

@@ -1,0 +1,1 @@
+"""An example pdtrain plugin: one command and one output format."""

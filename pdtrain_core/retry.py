@@ -1,0 +1,104 @@
+"""The retry policy of byte transfers, built on urllib3's Retry.
+
+A transfer retries on connection errors, timeouts, bodies cut off
+mid-stream, 429 and 5xx, waiting with exponential backoff plus jitter or
+as long as Retry-After says. Each attempt builds its request body anew
+from the file, so a retry never resends half-read data. Transfers use
+this loop instead of the adapter's built-in retries because urllib3
+cannot rewind a streamed body or resume a download from an offset.
+"""
+
+import logging
+import os
+import urllib.parse
+
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
+
+from pdtrain_core.exceptions import TransferError
+
+LOG = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRIES_ENV = "PDTRAIN_TRANSFER_RETRIES"
+DEFAULT_RETRIES = 5
+BACKOFF_FACTOR = 0.5  # seconds; doubles with each consecutive failure
+BACKOFF_JITTER = 0.5  # up to this many seconds added at random
+BACKOFF_MAX = 30.0
+RETRY_AFTER_MAX = 120  # seconds; a longer Retry-After is cut to this
+
+
+def safe_url(url: str) -> str:
+    """Return url without its query string, fit for logs and errors."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def configured_retries() -> int:
+    """Return the retry count from PDTRAIN_TRANSFER_RETRIES or default."""
+    text = os.environ.get(RETRIES_ENV, "")
+    try:
+        return max(0, int(text)) if text else DEFAULT_RETRIES
+    except ValueError:
+        raise TransferError(
+            f"Invalid {RETRIES_ENV}={text!r}: expected a whole number"
+        ) from None
+
+
+def new_policy(retries: int | None = None) -> Retry:
+    """Return a fresh policy for one transfer request."""
+    if retries is None:
+        retries = configured_retries()
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=retries,
+        redirect=0,
+        # Every transfer request is safe to repeat: a PUT or POST to a
+        # signed URL replaces the same object or part.
+        allowed_methods=None,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=BACKOFF_FACTOR,
+        backoff_jitter=BACKOFF_JITTER,
+        backoff_max=BACKOFF_MAX,
+        retry_after_max=RETRY_AFTER_MAX,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+class Attempts:
+    """Count the failures of one request and wait between attempts."""
+
+    def __init__(self, method: str, url: str, name: str, retries=None):
+        self.method = method
+        self.name = name
+        self._url = safe_url(url)
+        self._policy = new_policy(retries)
+
+    def failed(self, reason: str, error=None, response=None) -> None:
+        """Record a failure, then sleep; raise TransferError when spent.
+
+        response is the urllib3 response (requests' ``response.raw``),
+        whose Retry-After header sets the wait.
+        """
+        try:
+            self._policy = self._policy.increment(
+                self.method, self._url, response=response, error=error
+            )
+        except MaxRetryError:
+            raise TransferError(
+                f"{self.method} of {self.name} failed after "
+                f"{len(self._policy.history) + 1} attempts: {reason}"
+            ) from error
+        attempt = len(self._policy.history) + 1
+        LOG.warning(
+            "Retrying %s of %s (attempt %d) after %s",
+            self.method,
+            self.name,
+            attempt,
+            reason,
+        )
+        self._policy.sleep(response)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the orchestrator's database (see migrate.py)."""

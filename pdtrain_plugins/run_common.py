@@ -1,0 +1,165 @@
+"""Columns, options and waiting shared by the run commands."""
+
+import logging
+
+from pdtrain_core import formatting, hyperparameters
+from pdtrain_core.exceptions import UsageError
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL = 5.0  # seconds between status polls
+LOGS_INTERVAL = 0.5  # seconds between polls that also read log lines
+LIST_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "framework",
+    "instance_type",
+    "runtime_seconds",
+    "created_at",
+)
+SHOW_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "secondary_status",
+    "status_message",
+    "failure_reason",
+    "exit_code",
+    "execution_mode",
+    "bundle",
+    "entry",
+    "framework",
+    "framework_version",
+    "python_version",
+    "image",
+    "instance_type",
+    "instance_count",
+    "spot_instances",
+    "hyperparameters",
+    "sagemaker_hyperparameters",
+    "env",
+    "inputs",
+    "max_runtime_seconds",
+    "runtime_seconds",
+    "metrics",
+    "total_cost_usd",
+    "model_url",
+    "region",
+    "job_arn",
+    "created_at",
+    "submitted_at",
+    "started_at",
+    "ended_at",
+    "updated_at",
+    "transitions",
+)
+FORMATTERS = {
+    "created_at": formatting.TimeColumn,
+    "submitted_at": formatting.TimeColumn,
+    "started_at": formatting.TimeColumn,
+    "ended_at": formatting.TimeColumn,
+    "updated_at": formatting.TimeColumn,
+    "runtime_seconds": formatting.DurationColumn,
+    "max_runtime_seconds": formatting.DurationColumn,
+    "hyperparameters": formatting.DictColumn,
+    "sagemaker_hyperparameters": formatting.DictColumn,
+    "env": formatting.DictColumn,
+    "metrics": formatting.DictColumn,
+}
+
+
+class InputsColumn(formatting.ListColumn):
+    """Run inputs: "channel=dataset-id:version" lines in tables."""
+
+    def human_readable(self):
+        lines = []
+        for item in self._value or ():
+            channel = item.get("channel") or "dataset"
+            lines.append(
+                f"{channel}={item.get('dataset_id')}:{item.get('version')}"
+            )
+        return "\n".join(lines)
+
+
+class BundleColumn(formatting.ListColumn):
+    """The run's bundle: its id in tables, the object elsewhere."""
+
+    def human_readable(self):
+        value = self._value
+        return str(value.get("id")) if isinstance(value, dict) else ""
+
+
+class TransitionsColumn(formatting.ListColumn):
+    """Status changes: "status (secondary) at time" lines in tables."""
+
+    def human_readable(self):
+        lines = []
+        for item in self._value or ():
+            text = str(item.get("status"))
+            if item.get("secondary_status"):
+                text += f" ({item['secondary_status']})"
+            moment = formatting.parse_time(item.get("start_time"))
+            if moment is not None:
+                text += " " + moment.isoformat(timespec="seconds")
+            lines.append(text)
+        return "\n".join(lines)
+
+
+def show_run(run):
+    """Return (columns, values) with the fields this server sends.
+
+    sagemaker_hyperparameters shows the strings that SageMaker would
+    receive for the run's hyperparameters.
+    """
+    run = dict(run)
+    if isinstance(run.get("hyperparameters"), dict):
+        run["sagemaker_hyperparameters"] = hyperparameters.all_to_sagemaker(
+            run["hyperparameters"]
+        )
+    names = [name for name in SHOW_COLUMNS if name in run]
+    formatters = dict(
+        FORMATTERS,
+        inputs=InputsColumn,
+        bundle=BundleColumn,
+        transitions=TransitionsColumn,
+    )
+    return tuple(names), formatting.row(run, names, formatters)
+
+
+def add_run_id(parser):
+    parser.add_argument("run_id", metavar="<run-id>", help="run id")
+
+
+def add_wait_options(parser, with_switch=True):
+    """Add --wait (optionally), --timeout and --interval."""
+    if with_switch:
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="wait until the run ends and exit with 0 (completed), "
+            "3 (failed), 4 (stopped) or 5 (timed out)",
+        )
+    parser.add_argument(
+        "--timeout",
+        metavar="<seconds>",
+        type=float,
+        help="give up waiting after this many seconds",
+    )
+    parser.add_argument(
+        "--interval",
+        metavar="<seconds>",
+        type=float,
+        help="seconds between status checks (default 5; 0.5 with --logs)",
+    )
+    parser.add_argument(
+        "--logs",
+        action="store_true",
+        help="while waiting, print the run's log lines on stderr, or as "
+        "objects with -f ndjson",
+    )
+
+
+def check_timeout_needs_wait(parsed_args):
+    if parsed_args.timeout is not None and not parsed_args.wait:
+        raise UsageError("--timeout applies only with --wait")
