@@ -12,6 +12,7 @@ import typing
 
 from cliff import _argparse, columns, command, lister, show
 
+from pdtrain_core import config
 from pdtrain_core.exceptions import UsageError
 
 if typing.TYPE_CHECKING:
@@ -68,7 +69,14 @@ class _ClientMixin:
 
     @property
     def client(self) -> "Client":
-        """Return the API client, starting the local server if needed."""
+        """Return the API client, starting the local server if needed.
+
+        A URL saved in a profile is checked here rather than when
+        settings are resolved, so ``pdtrain info`` can still show it.
+        """
+        settings = self.app.settings
+        if not settings.embedded:
+            config.check_api_url(settings.api_url.value)
         return self.app.client
 
     def notice(self, message: str) -> None:
@@ -102,6 +110,7 @@ class Lister(_ClientMixin, lister.Lister):
 
     def produce_output(self, parsed_args, column_names, data):
         """Sort rows by the --sort-column values, then print them."""
+        check_columns(parsed_args, column_names)
         if parsed_args.sort_columns:
             data = sort_rows(
                 column_names,
@@ -112,6 +121,20 @@ class Lister(_ClientMixin, lister.Lister):
             parsed_args = argparse.Namespace(**vars(parsed_args))
             parsed_args.sort_columns = []
         return super().produce_output(parsed_args, column_names, data)
+
+
+def check_columns(parsed_args, column_names) -> None:
+    """Raise UsageError for a -c/--column name the command lacks.
+
+    cliff raises a bare ValueError when no name matches and silently
+    drops unknown names otherwise.
+    """
+    for name in getattr(parsed_args, "columns", None) or ():
+        if name not in column_names:
+            raise UsageError(
+                f"Invalid --column {name!r}: expected one of "
+                + ", ".join(column_names)
+            )
 
 
 def _sort_key(value):
@@ -147,3 +170,8 @@ def sort_rows(column_names, rows, sort_columns, descending=False):
 
 class ShowOne(_ClientMixin, show.ShowOne):
     """A command that returns ``(columns, values)`` for one object."""
+
+    def produce_output(self, parsed_args, column_names, data):
+        """Check the -c/--column names, then print the object."""
+        check_columns(parsed_args, column_names)
+        return super().produce_output(parsed_args, column_names, data)

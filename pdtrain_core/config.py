@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 from pdtrain_core.exceptions import ConfigError, UsageError
@@ -191,6 +192,23 @@ def check_profile_name(name) -> None:
         )
 
 
+def check_api_url(url) -> None:
+    """Raise UsageError unless url is http(s)://host[:port][/path].
+
+    Checking here keeps requests' own messages (MissingSchema,
+    InvalidURL) out of the CLI's errors.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        # .port raises ValueError for a port outside 0-65535.
+        parts.port  # noqa: B018
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise UsageError(f"Invalid API URL {url!r}: use http(s)://host[:port]")
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One resolved value and where it came from."""
@@ -254,6 +272,16 @@ def resolve(api_url=None, api_key=None, profile=None, environ=None):
             f"{known}); create it with `pdtrain configure --profile {name}`"
         )
     stored = stored or {}
+    for field in ("api_url", "api_key"):
+        if not isinstance(stored.get(field, ""), str):
+            raise ConfigError(
+                f"{config.path}: profile {name!r} {field} must be a "
+                f"string; fix it with `pdtrain configure --profile {name}`"
+            )
+    if api_url:
+        check_api_url(api_url)
+    elif environ.get(URL_ENV):
+        check_api_url(environ[URL_ENV])
     label = f"profile {name!r}"
     return Settings(
         home=home,

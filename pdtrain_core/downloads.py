@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from pdtrain_core.exceptions import TransferError
+from pdtrain_core.exceptions import TransferError, UsageError
 from pdtrain_core.hashing import ThreadedSha256
 from pdtrain_core.retry import Attempts
 
@@ -282,3 +282,56 @@ def _range_start(header: str | None) -> int | None:
         return None
     first = header[len("bytes ") :].split("-", 1)[0]
     return int(first) if first.isdigit() else None
+
+
+def prepare_output(output: Path, value) -> None:
+    """Create the --output directory or raise UsageError naming value.
+
+    value is what the user typed (or the default), so the error names
+    it rather than a resolved or temporary path.
+    """
+    if output.exists() and not output.is_dir():
+        raise UsageError(
+            f"Invalid --output {value!r}: it is a file, not a directory; "
+            "choose another --output"
+        )
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"Invalid --output {value!r}: cannot create it "
+            f"({error.strerror}); choose another --output"
+        ) from error
+    if not os.access(output, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"Invalid --output {value!r}: it is not writable; choose "
+            "another --output"
+        )
+
+
+def check_targets(output: Path, names, force: bool) -> None:
+    """Raise UsageError if writing names under output would clash.
+
+    An existing file is replaced only with force. A directory in the
+    place of a file, or a file in the place of a directory, is never
+    replaced. Every name is checked before anything is written.
+    """
+    for name in names:
+        target = output / name
+        for parent in reversed(target.relative_to(output).parents[:-1]):
+            path = output / parent
+            if path.exists() and not path.is_dir():
+                raise UsageError(
+                    f"{path} already exists and is not a directory; "
+                    "choose another --output"
+                )
+        if target.is_dir():
+            raise UsageError(
+                f"{target} already exists and is a directory; choose "
+                "another --output"
+            )
+        if (target.exists() or target.is_symlink()) and not force:
+            raise UsageError(
+                f"{target} already exists; choose another --output or "
+                "pass --force"
+            )

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from pdtrain_core.exceptions import (
+    PdtrainError,
     ServerError,
     ServerUnavailable,
     WaitTimedOut,
@@ -92,6 +93,20 @@ class Retrier:
             return result
 
 
+class RunNotSubmitted(PdtrainError):
+    """Raised when waiting on a run that was created but never submitted.
+
+    Such a run never changes status on its own, so waiting would never end.
+    """
+
+
+def _not_submitted(run_id):
+    return RunNotSubmitted(
+        f"run {run_id} is created, not submitted; submit it with "
+        f"`pdtrain run submit {run_id}`"
+    )
+
+
 def _timed_out(run_id, timeout, run):
     return WaitTimedOut(
         f"Run {run_id} is still {run.get('status')} after {timeout:g} s; "
@@ -115,7 +130,7 @@ def watch(
     status or secondary status. With a follower, its new log lines are
     printed on each poll, and once the run has ended the lines written
     before the end. Raises WaitTimedOut after timeout seconds (None
-    waits forever).
+    waits forever) and RunNotSubmitted for a run still in "created".
     """
     retrier = retrier or Retrier(sleep=sleep)
     started = time.monotonic()
@@ -123,6 +138,8 @@ def watch(
     read = None if follower is None else follower.first
     while True:
         run = retrier.call(client.get_run, run_id)
+        if run.get("status") == "created":
+            raise _not_submitted(run_id)
         ended = is_terminal(run)
         state = (run.get("status"), run.get("secondary_status"))
         if state != last and on_change and not ended:

@@ -7,6 +7,7 @@ from pdtrain_core import (
     archive,
     artifact_select,
     command,
+    downloads,
     formatting,
     progress,
     transfer,
@@ -88,17 +89,29 @@ class DownloadArtifact(command.Lister):
             action="store_true",
             help="unpack .tar.gz artifacts after download",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="replace files that already exist in the target directory",
+        )
         return parser
 
     def take_action(self, parsed_args):
-        output = Path(parsed_args.output or parsed_args.run_id).expanduser()
+        value = parsed_args.output or parsed_args.run_id
+        output = Path(value).expanduser()
         self._run_id = parsed_args.run_id
+        self._force = parsed_args.force
         found = self.client.list_artifacts(parsed_args.run_id)
         if not found:
             LOG.warning("Run %s has no artifacts", parsed_args.run_id)
         chosen = artifact_select.Selection(whole=list(found))
         if parsed_args.include:
             chosen = artifact_select.select(found, parsed_args.include)
+        downloads.prepare_output(output, value)
+        names = [artifact_select.artifact_name(item) for item in chosen.whole]
+        for members in chosen.members.values():
+            names.extend(local for _, local in members)
+        downloads.check_targets(output, names, parsed_args.force)
         rows = []
         for artifact in chosen.whole:
             target = self._download(artifact, output)
@@ -168,6 +181,8 @@ class DownloadArtifact(command.Lister):
     def _extract(self, target):
         folder = target.with_name(target.name[: -len(ARCHIVE_SUFFIX)])
         try:
+            members = archive.check(target).files
+            downloads.check_targets(folder, members, self._force)
             archive.extract(target, folder)
         except archive.ArchiveError as error:
             raise TransferError(f"Cannot unpack {target}: {error}") from error

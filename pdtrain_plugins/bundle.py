@@ -66,6 +66,25 @@ def _archive_stem(path: Path):
     return None
 
 
+def _check_path(value: str) -> Path:
+    """Return the bundle path, rejecting an empty or missing one.
+
+    An empty string would otherwise mean the current directory.
+    """
+    if not value.strip():
+        raise UsageError(
+            "Invalid bundle path '': the path is empty; pass a directory "
+            "or a .tar.gz file"
+        )
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise UsageError(
+            f"Invalid bundle path {value!r}: it does not exist; pass a "
+            "directory or a .tar.gz file"
+        )
+    return path
+
+
 def _check_name(name: str) -> str:
     """Apply the server's name rules before anything is packed or sent."""
     try:
@@ -129,7 +148,7 @@ class UploadBundle(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        path = Path(parsed_args.path).expanduser()
+        path = _check_path(parsed_args.path)
         if path.is_dir():
             return self._upload_folder(path, parsed_args)
         name = _check_name(self._check_archive_path(path, parsed_args))

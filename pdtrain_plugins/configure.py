@@ -69,6 +69,7 @@ class Configure(command.ShowOne):
         url = parsed_args.api_url or options.api_url
         key = parsed_args.api_key or options.api_key
         url, key = self._complete(url, key, current)
+        config.check_api_url(url)
         if not parsed_args.no_verify:
             _verify(url, key)
         config_file.set_profile(profile, url, key)
@@ -178,6 +179,10 @@ class ShowInfo(command.ShowOne):
     def _server(self, settings):
         """Return (url, source, reachable) without starting a server."""
         if not settings.embedded:
+            try:
+                config.check_api_url(settings.api_url.value)
+            except UsageError:
+                return settings.api_url.value, settings.api_url.source, False
             client = Client(
                 settings.api_url.value,
                 settings.api_key.value,

@@ -11,6 +11,7 @@ from cliff import columns as cliff_columns
 from pdtrain_core import (
     archive,
     command,
+    downloads,
     formatting,
     limits,
     packing,
@@ -212,7 +213,10 @@ class UploadDataset(command.ShowOne):
                 f"Dataset {name} failed validation: "
                 f"{errors or 'no reason given'}"
             )
+        # "id" matches the bundle upload output; "dataset_id" stays for
+        # scripts that already read it.
         columns = (
+            "id",
             "dataset_id",
             "name",
             "version",
@@ -225,6 +229,7 @@ class UploadDataset(command.ShowOne):
             "warnings",
         )
         values = (
+            result.get("dataset_id"),
             result.get("dataset_id"),
             name,
             result.get("version"),
@@ -322,19 +327,31 @@ class DownloadDataset(command.Lister):
             metavar="<dir>",
             help="target directory (default: ./<name>-v<version>)",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="replace files that already exist in the target directory",
+        )
         return parser
 
     def take_action(self, parsed_args):
         dataset, version = refs.resolve_dataset(
             self.client, parsed_args.reference
         )
-        output = Path(
-            parsed_args.output or f"{dataset['name']}-v{version}"
-        ).expanduser()
+        value = parsed_args.output or f"{dataset['name']}-v{version}"
+        output = Path(value).expanduser()
         listing = self.client.dataset_download(dataset["id"], version)
         packed = _is_packed(dataset, version)
+        downloads.prepare_output(output, value)
+        if not packed:
+            names = [
+                _safe_file_name(item.get("file_name"))
+                for item in listing.get("files", [])
+            ]
+            downloads.check_targets(output, names, parsed_args.force)
         written = []
         self._version = version
+        self._force = parsed_args.force
         for item in listing.get("files", []):
             written.extend(self._fetch(dataset, item, output, packed))
         return ("file", "size_bytes"), [
@@ -374,6 +391,8 @@ class DownloadDataset(command.Lister):
         if not packed:
             return [target]
         try:
+            members = archive.check(target).files
+            downloads.check_targets(output, members, self._force)
             names = archive.extract(target, output)
         except archive.ArchiveError as error:
             raise TransferError(f"Cannot unpack {name}: {error}") from error
@@ -436,21 +455,45 @@ class DeleteDataset(command.Command):
                 "Deleting datasets needs confirmation and stdin is not a "
                 "terminal: pass --yes"
             )
+        targets = self._resolve_all(parsed_args)
         failures = 0
-        for text in parsed_args.references:
+        for text, dataset, number in targets:
             try:
-                self._delete_one(text, parsed_args)
+                self._delete_one(dataset, number, parsed_args.yes)
             except PdtrainError as error:
                 LOG.error("Cannot delete dataset %s: %s", text, error)
                 failures += 1
         if failures:
-            total = len(parsed_args.references)
+            total = len(targets)
             raise PdtrainError(
                 f"{failures} of {total} datasets were not deleted"
             )
         return 0
 
-    def _delete_one(self, text, parsed_args):
+    def _resolve_all(self, parsed_args):
+        """Resolve every reference, or raise having deleted nothing."""
+        targets, errors = [], []
+        for text in parsed_args.references:
+            try:
+                targets.append((text, *self._resolve(text, parsed_args)))
+            except PdtrainError as error:
+                errors.append((text, error))
+        if len(errors) == 1 and len(parsed_args.references) == 1:
+            # One line, with exit status 1 as for any failed delete.
+            error = errors[0][1]
+            raise PdtrainError(str(error)) from error
+        for text, error in errors:
+            LOG.error("Cannot delete dataset %s: %s", text, error)
+        if errors:
+            raise PdtrainError(
+                f"{len(errors)} of {len(parsed_args.references)} datasets "
+                "could not be resolved, so none was deleted; fix or drop "
+                "those references"
+            )
+        return targets
+
+    def _resolve(self, text, parsed_args):
+        """Return (dataset, version number or None) for one reference."""
         version = refs.parse(text).version
         if version is not None and parsed_args.all_versions:
             raise UsageError(
@@ -463,11 +506,14 @@ class DeleteDataset(command.Command):
                 f"({text}:N) or pass --all-versions to delete every version"
             )
         dataset, number = refs.resolve_dataset(self.client, text)
+        return dataset, None if version is None else number
+
+    def _delete_one(self, dataset, number, assume_yes):
         label = f"{dataset['name']} ({dataset['id']})"
-        if version is None:
-            self._delete_dataset(dataset, label, parsed_args.yes)
+        if number is None:
+            self._delete_dataset(dataset, label, assume_yes)
         else:
-            self._delete_version(dataset, number, label, parsed_args.yes)
+            self._delete_version(dataset, number, label, assume_yes)
 
     def _delete_dataset(self, dataset, label, assume_yes):
         question = f"Delete dataset {label} and all its versions?"

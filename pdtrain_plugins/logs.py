@@ -1,5 +1,7 @@
 """The logs command: print or follow a run's log lines."""
 
+import math
+
 from pdtrain_core import command, formatting, runs
 from pdtrain_core.exceptions import UsageError
 from pdtrain_core.log_follower import LogFollower, LogQuery, parse_since
@@ -109,13 +111,18 @@ class ShowLogs(command.Command):
         return LogQuery(tail=tail, start_time=since, stream=parsed_args.stream)
 
     def _check(self, parsed_args) -> None:
-        if parsed_args.interval <= 0:
+        if not 0 < parsed_args.interval < math.inf:
             raise UsageError(
                 f"Invalid --interval {parsed_args.interval:g}: expected a "
                 "positive number of seconds"
             )
         if parsed_args.timeout is not None and not parsed_args.follow:
             raise UsageError("--timeout applies only with --follow")
+        if parsed_args.timeout is not None and not parsed_args.timeout >= 0:
+            raise UsageError(
+                f"Invalid --timeout {parsed_args.timeout:g}: expected zero "
+                "or a positive number of seconds"
+            )
 
     def take_action(self, parsed_args):
         self._check(parsed_args)

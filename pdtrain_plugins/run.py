@@ -9,7 +9,7 @@ from pdtrain_plugins.run_common import (
     LIST_COLUMNS,
     add_run_id,
     add_wait_options,
-    check_timeout_needs_wait,
+    check_wait_options,
     show_run,
 )
 from pdtrain_plugins.run_wait import Waiting
@@ -32,7 +32,7 @@ class SubmitRun(Waiting, command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        check_timeout_needs_wait(parsed_args)
+        check_wait_options(parsed_args)
         run = self.client.run_action(parsed_args.run_id, "submit")
         if parsed_args.wait:
             run = self.wait(run, parsed_args)
@@ -148,7 +148,20 @@ class StopRun(command.ShowOne):
             self.app.stderr.flush()
             if self.app.stdin.readline().strip().lower() not in ("y", "yes"):
                 return show_run(self.client.get_run(run_id))
-        return show_run(self.client.run_action(run_id, "stop"))
+        run = self.client.get_run(run_id)
+        if runs.is_terminal(run):
+            self.notice(
+                f"Run {run_id} had already ended ({run['status']}); "
+                "nothing to stop"
+            )
+            return show_run(run)
+        run = self.client.run_action(run_id, "stop")
+        if run.get("status") in ("completed", "failed"):
+            self.notice(
+                f"Run {run_id} ended ({run['status']}) before the stop "
+                "request reached it"
+            )
+        return show_run(run)
 
 
 class RefreshRun(command.ShowOne):

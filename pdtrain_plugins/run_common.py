@@ -1,6 +1,7 @@
 """Columns, options and waiting shared by the run commands."""
 
 import logging
+import math
 
 from pdtrain_core import formatting, hyperparameters
 from pdtrain_core.exceptions import UsageError
@@ -160,6 +161,24 @@ def add_wait_options(parser, with_switch=True):
     )
 
 
-def check_timeout_needs_wait(parsed_args):
+def check_wait_options(parsed_args):
+    """Reject bad --timeout and --interval values before any request."""
     if parsed_args.timeout is not None and not parsed_args.wait:
         raise UsageError("--timeout applies only with --wait")
+    check_wait_numbers(parsed_args)
+
+
+def check_wait_numbers(parsed_args):
+    """Reject a negative --timeout or an --interval that is not positive."""
+    interval = parsed_args.interval
+    if interval is not None and not 0 < interval < math.inf:
+        raise UsageError(
+            f"Invalid --interval {interval:g}: expected a positive "
+            "number of seconds"
+        )
+    timeout = parsed_args.timeout
+    if timeout is not None and not timeout >= 0:
+        raise UsageError(
+            f"Invalid --timeout {timeout:g}: expected zero or a positive "
+            "number of seconds"
+        )

@@ -8,7 +8,7 @@ from pdtrain_core import command, limits, parsing, refs, run_spec
 from pdtrain_core.exceptions import UsageError
 from pdtrain_plugins.run_common import (
     add_wait_options,
-    check_timeout_needs_wait,
+    check_wait_options,
 )
 from pdtrain_plugins.run_wait import Waiting
 
@@ -174,7 +174,7 @@ class CreateRun(Waiting, command.ShowOne):
     def take_action(self, parsed_args):
         spec = run_spec.load(parsed_args.spec) if parsed_args.spec else {}
         run_spec.apply_options(spec, parsed_args)
-        check_timeout_needs_wait(parsed_args)
+        check_wait_options(parsed_args)
         body = self._body(parsed_args, spec)
         key = parsed_args.idempotency_key or uuid.uuid4().hex
         run = self.client.create_run(body, idempotency_key=key)

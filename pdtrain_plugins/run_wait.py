@@ -12,12 +12,13 @@ import json
 import logging
 
 from pdtrain_core import runs
-from pdtrain_core.exceptions import UsageError, WaitTimedOut
+from pdtrain_core.exceptions import WaitTimedOut
 from pdtrain_core.exitcodes import ExitCode
 from pdtrain_core.log_follower import LogFollower, LogQuery
 from pdtrain_plugins.run_common import (
     DEFAULT_INTERVAL,
     LOGS_INTERVAL,
+    check_wait_numbers,
     show_run,
 )
 
@@ -117,12 +118,8 @@ class Waiting:
 
     def wait(self, run, parsed_args):
         """Follow run until it ends; report progress; return the run."""
+        check_wait_numbers(parsed_args)
         interval = parsed_args.interval
-        if interval is not None and interval <= 0:
-            raise UsageError(
-                f"Invalid --interval {interval:g}: expected a positive "
-                "number of seconds"
-            )
         logs = getattr(parsed_args, "logs", False)
         if interval is None:
             interval = LOGS_INTERVAL if logs else DEFAULT_INTERVAL

@@ -1,10 +1,14 @@
 """Commands that control the local orchestrator under PDTRAIN_HOME."""
 
+import logging
 import os
 
 from pdtrain_core import command, formatting
-from pdtrain_core.exceptions import UsageError
+from pdtrain_core.exceptions import PdtrainError, UsageError
 
+LOG = logging.getLogger(__name__)
+
+ACTIVE_STATUSES = ("submitting", "pending", "running", "stopping")
 COLUMNS = ("running", "url", "pid", "port", "started_at", "home", "log")
 
 
@@ -77,12 +81,56 @@ class StartServer(command.ShowOne):
         return show_status(status)
 
 
-class StopServer(command.Command):
-    """Stop the local orchestrator (SIGTERM, then SIGKILL after 15 s)."""
+def count_active_runs(server) -> int:
+    """Count the local owner's runs that stopping the server would end.
 
-    examples = ("pdtrain server stop",)
+    Returns 0 when the server is not running or does not respond.
+    """
+    # NOTE: the count covers only the local owner's runs, because the
+    # API lists runs per owner; keys made with `pdtrain-orchestrator keys
+    # create` can own more.
+    from pdtrain_core.client import Client
+
+    status = server.status()
+    if not status.running:
+        return 0
+    try:
+        client = Client(status.url, server.api_key())
+        return sum(
+            len(client.list_runs(status=name)) for name in ACTIVE_STATUSES
+        )
+    except PdtrainError as error:
+        LOG.debug("Could not count the active runs: %s", error)
+        return 0
+
+
+class StopServer(command.Command):
+    """Stop the local orchestrator (SIGTERM, then SIGKILL after 15 s).
+
+    Runs still pending or running on it are stopped with it, so it
+    refuses to stop while any are active unless --yes is given.
+    """
+
+    examples = ("pdtrain server stop", "pdtrain server stop --yes")
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help="stop even while runs are active, stopping them too",
+        )
+        return parser
 
     def take_action(self, parsed_args):
+        if not parsed_args.yes:
+            active = count_active_runs(self.app.local_server)
+            if active:
+                runs = "1 run is" if active == 1 else f"{active} runs are"
+                raise UsageError(
+                    f"{runs} active on the local orchestrator and will be "
+                    "stopped with it; pass --yes to stop the server anyway"
+                )
         stopped = self.app.local_server.stop()
         if stopped is None:
             self.notice("The local orchestrator is not running")

@@ -183,7 +183,7 @@ class LocalExecutor:
             EnvironmentFailure,
             container.NoEngine,
         ) as error:
-            return _failed(_setup_reason(error))
+            return self._setup_failed(spec.run_id, _setup_reason(error))
 
         self._phase(spec.run_id, "Training", f"Running {spec.entry}")
         result = run_process(
@@ -223,6 +223,13 @@ class LocalExecutor:
         command = self._command(run, tree, config)
         self._check_stop(run)
         return command
+
+    def _setup_failed(self, run_id: str, reason: str) -> Outcome:
+        # The script never ran, so its log would otherwise be empty: the
+        # reason goes in as the last stderr line for `pdtrain logs`.
+        for line in reason.splitlines() or [reason]:
+            self._report("log", run_id, "stderr", NOTE_PREFIX + line, now_ms())
+        return _failed(reason)
 
     def _check_stop(self, run: _Run) -> None:
         if run.control.reason is not None:

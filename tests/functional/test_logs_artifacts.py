@@ -86,7 +86,7 @@ def test_artifacts_list_files_and_download_some(cli, tmp_path):
     )
     again = cli(
         "artifacts", "download", run["id"], "--include", "model/sub/*",
-        "--output", target,
+        "--output", target, "--force",
     )
     missing = cli("artifacts", "download", run["id"], "--include", "nope/*")
     shown = cli.json("run", "show", run["id"])
