@@ -77,7 +77,7 @@ def test_multipart_upload_resumes_after_ctrl_c(pcli, proxy, tmp_path):
         if proxy.count(is_part_put, "delay") < 2:
             return False
         # The two parts that pass may still be in flight on a busy
-        # machine; the held ones wait 5 s, so 2 s lets only those finish.
+        # machine. The held ones wait 5 s, so 2 s lets only those finish.
         time.sleep(2)
         return True
 
