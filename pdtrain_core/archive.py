@@ -13,8 +13,9 @@ import logging
 import os
 import posixpath
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from pdtrain_core import ignore, pgzip
 
@@ -32,7 +33,15 @@ READ_SIZE = 1024 * 1024
 
 
 class ArchiveError(Exception):
-    """An archive is unreadable or unsafe to extract."""
+    """An archive is unreadable or unsafe to extract.
+
+    member is the name of the member at fault, or None when the archive
+    as a whole is unreadable.
+    """
+
+    def __init__(self, message: str, member: str | None = None):
+        super().__init__(message)
+        self.member = member
 
 
 def list_files(
@@ -46,11 +55,35 @@ def list_files(
     return ignore.select_files(root, excludes, skip).pairs()
 
 
+@dataclasses.dataclass
+class Entry:
+    """One regular file to pack: its name, size, mode and a way to read it.
+
+    open() returns a binary file object that yields exactly size bytes.
+    """
+
+    name: str
+    size: int
+    executable: bool
+    open: Callable[[], BinaryIO]
+
+
 def pack(files: list[tuple[str, Path]], target: Path) -> str:
     """Write files into a gzip tar at target and return its sha256.
 
     Owner, group, times and the gzip header are fixed, so the same files
     always give the same bytes, and therefore the same checksum.
+    """
+    return pack_entries(
+        [_file_entry(name, path) for name, path in files], target
+    )
+
+
+def pack_entries(entries: Iterable[Entry], target: Path) -> str:
+    """Write entries, in the order given, into a gzip tar at target.
+
+    Returns the archive's sha256. Every entry becomes a regular file with
+    mode 0755 or 0644, mtime 0 and no owner, as pack() writes them.
     """
     digest = hashlib.sha256()
     with open(target, "wb") as raw:
@@ -62,19 +95,28 @@ def pack(files: list[tuple[str, Path]], target: Path) -> str:
                 format=tarfile.PAX_FORMAT,
                 copybufsize=READ_SIZE,
             ) as tar:
-                for name, path in files:
-                    _add(tar, name, path)
+                for entry in entries:
+                    _add(tar, entry)
     return digest.hexdigest()
 
 
-def _add(tar: tarfile.TarFile, name: str, path: Path) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = path.stat().st_size
-    info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+def _file_entry(name: str, path: Path) -> Entry:
+    return Entry(
+        name=name,
+        size=path.stat().st_size,
+        executable=os.access(path, os.X_OK),
+        open=lambda: open(path, "rb"),
+    )
+
+
+def _add(tar: tarfile.TarFile, entry: Entry) -> None:
+    info = tarfile.TarInfo(entry.name)
+    info.size = entry.size
+    info.mode = 0o755 if entry.executable else 0o644
     info.mtime = 0
     # NOTE: addfile reads exactly info.size bytes; a file that shrinks
     # while it is packed raises an error instead of a corrupt archive.
-    with open(path, "rb") as handle:
+    with entry.open() as handle:
         tar.addfile(info, handle)
 
 
@@ -105,7 +147,7 @@ class ArchiveSummary:
 
 
 def _fail(member: tarfile.TarInfo, reason: str):
-    raise ArchiveError(f"archive member {member.name!r} {reason}")
+    raise ArchiveError(f"archive member {member.name!r} {reason}", member.name)
 
 
 def _inside(relative: str) -> bool:
@@ -133,10 +175,19 @@ def check_member(member: tarfile.TarInfo) -> None:
             _fail(member, f"is a link to {target!r}, outside the folder")
 
 
-def _check_members(tar, name, max_bytes, max_members) -> ArchiveSummary:
-    """Check every member, stopping at the first past a limit."""
+def check_members(
+    members: Iterable[tarfile.TarInfo],
+    name: str,
+    max_bytes: int = MAX_EXTRACTED_BYTES,
+    max_members: int = MAX_MEMBERS,
+) -> ArchiveSummary:
+    """Check every member, stopping at the first unsafe one.
+
+    name is the archive's, for messages. Raises ArchiveError naming the
+    member at fault.
+    """
     files, count, total, sizes = [], 0, 0, {}
-    for member in tar:
+    for member in members:
         count += 1
         total += member.size
         if count > max_members:
@@ -181,7 +232,7 @@ def check(
 
 def _scan(tar, name, max_bytes, max_members) -> ArchiveSummary:
     try:
-        return _check_members(tar, name, max_bytes, max_members)
+        return check_members(tar, name, max_bytes, max_members)
     except (tarfile.TarError, EOFError, OSError, ValueError) as error:
         raise ArchiveError(f"{name} is damaged: {error}") from error
 
@@ -212,7 +263,8 @@ def extract(
             tar.extractall(destination, filter="data")
         except tarfile.FilterError as error:
             raise ArchiveError(
-                f"archive member {error.tarinfo.name!r} is unsafe: {error}"
+                f"archive member {error.tarinfo.name!r} is unsafe: {error}",
+                error.tarinfo.name,
             ) from error
         except (tarfile.TarError, EOFError, OSError) as error:
             raise ArchiveError(

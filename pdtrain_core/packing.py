@@ -109,11 +109,8 @@ def dry_run(selection):
     )
 
 
-def dry_run_of_archive(path: Path):
-    """Describe an existing archive as dry_run does a folder."""
-    try:
-        summary = archive.check(path)
-    except archive.ArchiveError as error:
-        raise UsageError(f"Cannot read {path}: {error}") from error
+def dry_run_of_summary(summary):
+    """Describe a checked archive (an ArchiveSummary) as dry_run does a
+    folder."""
     entries = [(name, None, summary.sizes[name]) for name in summary.files]
     return dry_run(ignore.Selection(sorted(entries)))

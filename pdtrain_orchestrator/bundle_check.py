@@ -1,21 +1,29 @@
-"""Validate an uploaded bundle archive before it becomes a bundle."""
+"""Validate an uploaded bundle archive before it becomes a bundle.
+
+NOTE: the server stores only gzip-compressed tars. The stored object is
+handed unchanged to both executors, and SageMaker's
+sagemaker_submit_directory must be a tar.gz, so `bundle upload` converts
+.tar and .zip input on the client instead of the server accepting each
+format. A zip sent straight to the API is rejected with that fix.
+"""
 
 import dataclasses
 import logging
-import posixpath
 from pathlib import Path
 
-from pdtrain_core.archive import ArchiveError, check
+from pdtrain_core import archive_formats, bundle_rules
+from pdtrain_core.archive import ArchiveError
 from pdtrain_orchestrator.errors import Invalid
 
 LOG = logging.getLogger(__name__)
 
-GZIP_MAGIC = b"\x1f\x8b"
-# A bundle may unpack to this many times the largest accepted upload
-# (Settings.max_bundle_bytes); more is rejected as a likely decompression
-# bomb. Source code and small assets compress about 3 to 5 times.
-UNPACK_RATIO = 4
-DEFAULT_ENTRY = "train.py"
+DEFAULT_ENTRY = bundle_rules.DEFAULT_ENTRY
+UNPACK_RATIO = bundle_rules.UNPACK_RATIO
+FORMAT_FIX = (
+    "the server stores bundles as gzip-compressed tars (.tar.gz); upload "
+    "it with `pdtrain bundle upload`, which converts .tar and .zip, or "
+    "repack it with `tar czf`"
+)
 
 
 @dataclasses.dataclass
@@ -25,77 +33,55 @@ class BundleCheck:
     total_files: int
     has_requirements_txt: bool
     entry_point_verified: bool
+    errors: list[str]
     warnings: list[str]
 
 
 def check_entry(entry: str) -> str:
     """Return entry if it is a relative path inside the bundle."""
-    normalized = posixpath.normpath(entry)
-    if (
-        not entry
-        or entry.startswith("/")
-        or normalized.startswith("..")
-        or "\\" in entry
-        or "\x00" in entry
-    ):
-        raise Invalid(
-            f"invalid entry {entry!r}: give a path relative to the bundle "
-            "root, such as 'train.py'"
-        )
-    return normalized
+    try:
+        return bundle_rules.normalize_entry(entry)
+    except bundle_rules.InvalidEntry as error:
+        raise Invalid(str(error)) from None
 
 
-def _extract_names(path: Path, max_unpacked_bytes: int) -> set[str]:
+def _file_names(path: Path, max_unpacked_bytes: int) -> list[str]:
     """Return the file names of the bundle after extract's safety checks.
 
     Reading the member headers is enough, so nothing is written to disk.
     """
-    with open(path, "rb") as handle:
-        if handle.read(2) != GZIP_MAGIC:
-            raise Invalid(
-                "bundle is not a gzip-compressed tar archive (.tar.gz)"
-            )
     try:
-        summary = check(path, max_bytes=max_unpacked_bytes)
+        kind = archive_formats.detect(path)
+        if kind != archive_formats.TAR_GZ:
+            raise Invalid(
+                f"bundle is a {kind} archive, not a tar.gz; {FORMAT_FIX}"
+            )
+        summary = archive_formats.check(
+            path, max_unpacked_bytes, bundle_rules.MAX_FILES
+        )
     except ArchiveError as error:
         raise Invalid(f"invalid bundle archive: {error}") from error
-    return {posixpath.normpath(name) for name in summary.files}
-
-
-def _top_folder(names: set[str]) -> str | None:
-    tops = {name.split("/", 1)[0] for name in names}
-    if len(tops) == 1 and all("/" in name for name in names):
-        return tops.pop()
-    return None
+    return summary.files
 
 
 def check_bundle(
-    path: Path, entry: str, tmp_dir: Path, max_unpacked_bytes: int
+    path: Path, entry: str, max_unpacked_bytes: int, strict: bool
 ) -> BundleCheck:
-    """Extract the archive at path into a scratch folder and inspect it.
+    """Inspect the archive at path by reading its member headers.
 
     Raises Invalid when the file is not a tar.gz, is unsafe to extract
-    or contains no files. A missing entry point is only a warning, because
-    a run may name another entry.
+    or contains no files. A missing entry point is an error when strict
+    (the finalize request named its entry) and a warning otherwise.
     """
-    names = _extract_names(path, max_unpacked_bytes)
+    names = _file_names(path, max_unpacked_bytes)
     if not names:
         raise Invalid("bundle archive contains no files")
 
-    warnings = []
-    verified = entry in names
-    if not verified:
-        message = f"entry point {entry!r} is not in the bundle root"
-        top = _top_folder(names)
-        if top:
-            message += (
-                f"; every file is under {top + '/'!r}, so pack the "
-                "folder's contents instead of the folder"
-            )
-        warnings.append(message)
+    found = bundle_rules.inspect(names, entry, strict)
     return BundleCheck(
-        total_files=len(names),
-        has_requirements_txt="requirements.txt" in names,
-        entry_point_verified=verified,
-        warnings=warnings,
+        total_files=found.total_files,
+        has_requirements_txt=found.has_requirements_txt,
+        entry_point_verified=found.entry_point_verified,
+        errors=found.errors,
+        warnings=found.warnings,
     )

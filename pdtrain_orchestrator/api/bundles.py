@@ -135,20 +135,18 @@ def _create(
     store: LocalObjectStore,
 ) -> Bundle:
     name = check_name(body.name) if body.name else name_from_key(body.s3_key)
+    # The published contract names no entry at finalize; such clients
+    # pick it when they create a run, so a missing train.py only warns.
+    strict = body.entry is not None
     entry = check_entry(body.entry or DEFAULT_ENTRY)
     # The stored size is checked before fetch, which downloads the
     # object when the store is S3.
-    quota.check_bundle_quota(
-        session, owner, settings, store.size(body.s3_key)
-    )
+    quota.check_bundle_quota(session, owner, settings, store.size(body.s3_key))
     with store.fetch(body.s3_key) as path:
         size, digest = _check_object(body, path)
         quota.check_bundle_quota(session, owner, settings, size)
         found = check_bundle(
-            path,
-            entry,
-            store.tmp_dir,
-            UNPACK_RATIO * settings.max_bundle_bytes,
+            path, entry, UNPACK_RATIO * settings.max_bundle_bytes, strict
         )
 
     bundle = Bundle(
@@ -157,8 +155,8 @@ def _create(
         s3_key=body.s3_key,
         size_bytes=size,
         sha256=digest,
-        validation_status="ready",
-        validation_errors=[],
+        validation_status="failed" if found.errors else "ready",
+        validation_errors=found.errors,
         validation_warnings=found.warnings,
         has_requirements_txt=found.has_requirements_txt,
         entry_point=entry,
@@ -178,7 +176,11 @@ def finalize_bundle(
 ):
     """Validate an uploaded archive and record it as a new version.
 
-    Finalizing the same s3_key again returns the bundle it made.
+    An unreadable or unsafe archive is rejected (422) and deleted. When
+    the request names an entry that the bundle lacks, the version is
+    recorded with validation_status `failed` and the reason in
+    validation_errors. Finalizing the same s3_key again returns the
+    bundle it made.
     """
     existing = _find_by_key(session, owner, body.s3_key)
     if existing is not None:
@@ -198,10 +200,11 @@ def finalize_bundle(
         LOG.info("Rejected bundle upload %s: %s", body.s3_key, error.detail)
         raise
     LOG.info(
-        "Created bundle %s version %d (%s)",
+        "Created bundle %s version %d (%s): %s",
         bundle.name,
         bundle.version,
         bundle.id,
+        bundle.validation_status,
     )
     return bundle_dict(bundle)
 
