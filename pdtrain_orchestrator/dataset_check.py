@@ -1,75 +1,79 @@
-"""Describe the files of a dataset version: type, rows and columns."""
+"""Validate the files of a dataset version by their content.
 
-import csv
+CSV, JSON, JSON Lines and Parquet files are read (dataset_formats); ZIP
+and tar.gz archives are listed safely and their members of those
+formats read (dataset_archives). Any error fails the validation, and a
+failed version is never stored; warnings are reported only.
+"""
+
 import logging
 from pathlib import Path
 
+from pdtrain_orchestrator.dataset_archives import check_tar, check_zip
+from pdtrain_orchestrator.dataset_formats import (
+    CHECKS,
+    FileReport,
+    file_type,
+)
+
 LOG = logging.getLogger(__name__)
 
-# Rows whose width differs from the header are reported up to this many.
-MAX_ROW_WARNINGS = 5
+ACCEPTED = ("csv", "json", "jsonl", "parquet", "zip", "tar.gz")
+# Messages kept of each kind; the rest are counted in one more line.
+MAX_MESSAGES = 20
 
 
-def file_type(name: str) -> str:
-    """Return the type of a file from its extension, such as 'csv'."""
-    lowered = name.lower()
-    for double in (".tar.gz", ".tar.bz2", ".tar.xz"):
-        if lowered.endswith(double):
-            return double[1:]
-    suffix = Path(lowered).suffix
-    return suffix[1:] if suffix else "unknown"
+def check_file(name: str, path: Path) -> FileReport:
+    """Check one stored file by the format its name gives."""
+    kind = file_type(name)
+    if kind == "zip":
+        return check_zip(path)
+    if kind == "tar.gz":
+        return check_tar(path)
+    if kind not in CHECKS:
+        return FileReport(
+            kind,
+            warnings=[
+                f"content not checked: .{kind} is not one of the checked "
+                f"formats ({', '.join(ACCEPTED)})"
+            ],
+        )
+    with open(path, "rb") as stream:
+        return CHECKS[kind](stream)
 
 
-def count_csv(path: Path, name: str, warnings: list[str]):
-    """Return (rows without the header, columns) of a CSV file.
+def _tabular(reports: list[FileReport]) -> list[FileReport]:
+    """Return the reports with rows to sum: members stand for archives."""
+    found = []
+    for report in reports:
+        if report.member_count is not None:
+            found.extend(report.members)
+        else:
+            found.append(report)
+    return [item for item in found if item.row_count is not None]
 
-    Returns (None, None) and adds a warning when the file is not UTF-8
-    text or not CSV.
-    """
-    rows = 0
-    columns = 0
-    uneven = 0
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            columns = len(header) if header else 0
-            for row in reader:
-                rows += 1
-                if row and len(row) != columns:
-                    uneven += 1
-                    if uneven <= MAX_ROW_WARNINGS:
-                        warnings.append(
-                            f"{name}: row {rows} has {len(row)} columns, "
-                            f"the header has {columns}"
-                        )
-    except (UnicodeDecodeError, csv.Error) as error:
-        warnings.append(f"{name}: not readable as UTF-8 CSV ({error})")
+
+def _sum_rows(reports: list[FileReport], warnings: list[str]):
+    """Return (rows, columns) summed over files whose columns agree."""
+    tabular = _tabular(reports)
+    if not tabular:
         return None, None
-    if uneven > MAX_ROW_WARNINGS:
-        warnings.append(
-            f"{name}: {uneven - MAX_ROW_WARNINGS} more uneven rows"
-        )
-    if header is None:
-        warnings.append(f"{name}: file is empty")
-    return rows, columns
-
-
-def _csv_metadata(files: list[tuple[str, Path]], warnings: list[str]):
-    total_rows = 0
-    widths = set()
-    for name, path in files:
-        rows, columns = count_csv(path, name, warnings)
-        if rows is None:
-            return None, None
-        total_rows += rows
-        widths.add(columns)
+    widths = {item.column_count for item in tabular}
     if len(widths) > 1:
+        shown = ", ".join(str(width) for width in sorted(widths, key=str))
         warnings.append(
-            f"CSV files have different column counts: {sorted(widths)}"
+            f"files have different column counts ({shown}), so their rows "
+            "are not added up"
         )
-    column_count = widths.pop() if len(widths) == 1 else None
-    return total_rows, column_count
+        return None, None
+    return sum(item.row_count for item in tabular), widths.pop()
+
+
+def _capped(messages: list[str]) -> list[str]:
+    if len(messages) <= MAX_MESSAGES:
+        return messages
+    extra = len(messages) - MAX_MESSAGES
+    return messages[:MAX_MESSAGES] + [f"and {extra} more"]
 
 
 def describe_dataset(
@@ -77,25 +81,36 @@ def describe_dataset(
 ) -> dict:
     """Return the validation result of a dataset version's files.
 
-    files are (path in the dataset, stored file) pairs. CSV data gets
-    row_count (header excluded, summed over files) and column_count.
+    files are (path in the dataset, stored file) pairs. The result has
+    status "passed" or "failed", metadata, warnings and errors, and
+    each message names its file. The metadata has file_type, and
+    row_count and column_count where they apply. Counts are summed over
+    files and archive members when their column counts agree. Archives
+    add member_count.
     """
     warnings: list[str] = []
-    types = {file_type(name) for name, _ in files}
-    kind = types.pop() if len(types) == 1 else "mixed"
-    row_count = column_count = None
-    if kind == "csv" and archive is None:
-        row_count, column_count = _csv_metadata(files, warnings)
+    errors: list[str] = []
+    reports = []
+    for name, path in files:
+        report = check_file(name, path)
+        warnings.extend(f"{name}: {text}" for text in report.warnings)
+        errors.extend(f"{name}: {text}" for text in report.errors)
+        reports.append(report)
+    types = {report.file_type for report in reports}
+    row_count, column_count = _sum_rows(reports, warnings)
     metadata = {
-        "file_type": kind,
+        "file_type": types.pop() if len(types) == 1 else "mixed",
         "row_count": row_count,
         "column_count": column_count,
     }
+    members = [r.member_count for r in reports if r.member_count is not None]
+    if members:
+        metadata["member_count"] = sum(members)
     if archive:
         metadata["archive"] = archive
     return {
-        "status": "passed",
+        "status": "failed" if errors else "passed",
         "metadata": metadata,
-        "warnings": warnings,
-        "errors": [],
+        "warnings": _capped(warnings),
+        "errors": _capped(errors),
     }

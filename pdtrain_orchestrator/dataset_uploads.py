@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pdtrain_core.archive import ArchiveError, file_sha256
-from pdtrain_core.archive import check as check_tar
+from pdtrain_core.archive import file_sha256
 from pdtrain_orchestrator import fault_points, quota
 from pdtrain_orchestrator.dataset_check import describe_dataset
 from pdtrain_orchestrator.errors import (
@@ -227,9 +226,10 @@ def check_files(upload: Upload, body, store: LocalObjectStore, stack):
 
 
 def check_archive(files: list[StoredFile], archive: str | None) -> None:
-    """Check that a packed directory is one tar.gz that is safe to unpack.
+    """Check that a packed directory is one tar.gz file.
 
-    Member paths, links and sizes are checked again when the archive is
+    Whether it is safe to unpack is part of the content validation, and
+    member paths, links and sizes are checked again when the archive is
     extracted, by the executor and by `dataset download`.
     """
     if archive is None:
@@ -238,12 +238,6 @@ def check_archive(files: list[StoredFile], archive: str | None) -> None:
         raise Invalid(f"unknown archive {archive!r}; accepted: directory")
     if len(files) != 1 or not files[0].path.endswith(".tar.gz"):
         raise Invalid("archive 'directory' needs exactly one .tar.gz file")
-    try:
-        check_tar(files[0].location)
-    except ArchiveError as error:
-        raise Invalid(
-            f"{files[0].path} is not a tar.gz that is safe to unpack: {error}"
-        ) from None
 
 
 def _dataset_of(session: Session, upload: Upload) -> Dataset:
@@ -285,6 +279,7 @@ def _store_version(
         size_bytes=sum(item.size_bytes for item in files),
         num_files=len(files),
         archive=body.archive,
+        description=upload.description,
         validation=validation,
     )
     session.add(version)
@@ -344,6 +339,16 @@ def discard_upload(
         store.delete(key)
 
 
+def _reject(session, upload, store, validation) -> None:
+    LOG.info(
+        "Dataset %s version %d failed validation: %s",
+        upload.dataset_id,
+        upload.version,
+        "; ".join(validation["errors"]),
+    )
+    discard_upload(session, upload, store)
+
+
 def find_upload(
     session: Session, owner: str, dataset_id: str, version: int
 ) -> Upload | None:
@@ -366,8 +371,10 @@ def finalize_upload(
 ) -> dict:
     """Check the files of upload and commit its dataset version.
 
-    Returns (validation result, committed version number). On Invalid or
-    QuotaExceeded the upload is discarded before the error propagates.
+    Returns (validation result, committed version number). A failed
+    validation commits nothing: the upload is discarded and the number
+    is None. On Invalid or QuotaExceeded the upload is discarded before
+    the error propagates.
     """
     stack = contextlib.ExitStack()
     try:
@@ -381,6 +388,9 @@ def finalize_upload(
         validation = describe_dataset(
             [(item.path, item.location) for item in files], body.archive
         )
+        if validation["status"] == "failed":
+            _reject(session, upload, store, validation)
+            return validation, None
         fault_points.reach("dataset_finalize")
         number = _commit_version(session, upload, body, files, validation)
     except (Invalid, QuotaExceeded) as error:

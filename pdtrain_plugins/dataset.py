@@ -1,21 +1,10 @@
 """Commands for datasets and their versions."""
 
 import logging
-import mimetypes
-import tempfile
-from pathlib import Path
 
 from cliff import columns as cliff_columns
 
-from pdtrain_core import (
-    command,
-    formatting,
-    limits,
-    packing,
-    progress,
-    refs,
-    uploads,
-)
+from pdtrain_core import command, formatting, refs
 from pdtrain_core.exceptions import PdtrainError, UsageError
 
 LOG = logging.getLogger(__name__)
@@ -31,15 +20,30 @@ LIST_COLUMNS = (
 SHOW_COLUMNS = (
     "id",
     "name",
+    "version",
     "description",
     "current_version",
+    "file_type",
+    "row_count",
+    "column_count",
     "size_bytes",
+    "num_files",
+    "validation",
+    "warnings",
+    "errors",
     "visibility",
     "tags",
     "versions",
     "created_at",
     "updated_at",
 )
+
+
+def _count(value, noun) -> str:
+    """Return "1 file" or "3 files"; "? files" when the server sent none."""
+    if value is None:
+        return f"? {noun}s"
+    return formatting.plural(value, noun)
 
 
 class VersionsColumn(cliff_columns.FormattableColumn):
@@ -50,10 +54,16 @@ class VersionsColumn(cliff_columns.FormattableColumn):
         for item in self._value or ():
             size = formatting.human_size(item.get("size_bytes"))
             kind = " directory" if item.get("archive") else ""
-            lines.append(
+            line = (
                 f"v{item.get('version')}: {size}, "
-                f"{item.get('num_files')} files{kind}"
+                f"{_count(item.get('num_files'), 'file')}{kind}"
             )
+            metadata = (item.get("validation") or {}).get("metadata") or {}
+            if metadata.get("file_type"):
+                line += f", {metadata['file_type']}"
+            if metadata.get("row_count") is not None:
+                line += f", {_count(metadata['row_count'], 'row')}"
+            lines.append(line)
         return "\n".join(lines)
 
 
@@ -62,182 +72,36 @@ FORMATTERS = {
     "created_at": formatting.TimeColumn,
     "updated_at": formatting.TimeColumn,
     "tags": formatting.ListColumn,
+    "warnings": formatting.ListColumn,
+    "errors": formatting.ListColumn,
     "versions": VersionsColumn,
 }
 
 
-def _content_type(path: Path) -> str:
-    guessed, _ = mimetypes.guess_type(path.name)
-    return guessed or "application/octet-stream"
+def version_details(dataset: dict, number: int | None) -> dict:
+    """Return dataset with the fields of version number on top.
 
-
-def _check_request(name: str, description: str | None) -> None:
-    """Apply the server's limits before anything is packed or sent."""
-    try:
-        limits.check_name("--name", name)
-        limits.check_length(
-            "--description", description, limits.MAX_DESCRIPTION
-        )
-    except limits.LimitError as error:
-        raise UsageError(str(error)) from None
-
-
-class UploadDataset(command.ShowOne):
-    """Upload a file or a directory as a new dataset version.
-
-    A file is stored as is; a directory is packed into <name>.tar.gz
-    (leaving out what .pdtrainignore and --exclude name) and unpacked
-    again for training and by `dataset download`. Large files go in
-    parallel parts, and running the same command after an interruption
-    resumes the upload. The server validates the content before the
-    version exists.
+    The version's own description, size and validation replace the
+    dataset's; a server that lists no such version leaves them as they
+    are.
     """
-
-    examples = (
-        "pdtrain dataset upload ./train.csv --name iris",
-        "pdtrain dataset upload ./images/ --name pets --exclude '*.tmp'",
+    entries = {v.get("version"): v for v in dataset.get("versions") or ()}
+    entry = entries.get(number) or {}
+    validation = entry.get("validation") or {}
+    metadata = validation.get("metadata") or {}
+    details = dict(dataset, version=number)
+    for key in ("description", "size_bytes", "num_files"):
+        if key in entry:
+            details[key] = entry[key]
+    details.update(
+        file_type=metadata.get("file_type"),
+        row_count=metadata.get("row_count"),
+        column_count=metadata.get("column_count"),
+        validation=validation.get("status"),
+        warnings=validation.get("warnings") or [],
+        errors=validation.get("errors") or [],
     )
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument(
-            "path", metavar="<path>", help="file or directory to upload"
-        )
-        parser.add_argument(
-            "--name",
-            metavar="<name>",
-            required=True,
-            help="dataset name; an existing name gets a new version",
-        )
-        parser.add_argument(
-            "--description", metavar="<text>", help="dataset description"
-        )
-        packing.add_exclude_option(parser)
-        return parser
-
-    def take_action(self, parsed_args):
-        path = Path(parsed_args.path).expanduser()
-        name = parsed_args.name
-        _check_request(name, parsed_args.description)
-        with tempfile.TemporaryDirectory(prefix="pdtrain-") as scratch:
-            upload, identity, packed = self._prepare(
-                path, name, parsed_args.exclude, Path(scratch)
-            )
-            result = self._upload(
-                upload, name, parsed_args.description, packed, identity
-            )
-        return self._shape(result, name)
-
-    def _prepare(self, path, name, excludes, scratch):
-        """Return (file to upload, resume identity, packed?)."""
-        identity = {"kind": "dataset", "name": name}
-        if path.is_dir():
-            selection = packing.select(path, excludes)
-            target = scratch / f"{name}.tar.gz"
-            identity["sha256"] = packing.pack(selection, path, target)
-            return target, identity, True
-        if not path.is_file():
-            raise UsageError(f"Dataset path {str(path)!r} does not exist")
-        status = path.stat()
-        identity.update(
-            file=str(path.resolve()),
-            mtime_ns=status.st_mtime_ns,
-        )
-        return path, identity, False
-
-    def _upload(self, path, name, description, packed, identity):
-        """Presign, send and finalize one file; return the finalize body."""
-        content_type = "application/gzip" if packed else _content_type(path)
-        uploads.preflight(self.client, "dataset", path.stat().st_size)
-        uploader = uploads.Uploader(
-            self.client,
-            lambda label, total: progress.for_app(
-                self.app, label, total, "Uploaded"
-            ),
-        )
-
-        def presign():
-            files = [{"path": path.name, "content_type": content_type}]
-            answer = self.client.presign_dataset(name, files, description)
-            post = answer["presigned"][0]
-            fields = post.get("fields", {})
-            return uploads.Target(
-                s3_key=post.get("s3_key") or fields.get("key", ""),
-                url=post["url"],
-                fields=fields,
-                content_type=content_type,
-                extra={
-                    "dataset_id": answer["dataset_id"],
-                    "version": answer["version"],
-                },
-            )
-
-        sent = uploader.upload(path, path.name, identity, presign)
-        try:
-            return self._finalize(sent, path.name, packed)
-        finally:
-            uploader.finished(sent)
-
-    def _finalize(self, sent, file_name, packed):
-        # Finalize is the commit point: the server checks size and sha256
-        # before the version exists.
-        extra = sent.target.extra
-        uploaded = [
-            {
-                "path": file_name,
-                "size_bytes": sent.size_bytes,
-                "sha256": sent.sha256,
-            }
-        ]
-        result = self.client.finalize_dataset(
-            extra["dataset_id"],
-            extra["version"],
-            uploaded,
-            archive="directory" if packed else None,
-        )
-        result.setdefault("dataset_id", extra["dataset_id"])
-        result.setdefault("version", extra["version"])
-        result["size_bytes"] = sent.size_bytes
-        return result
-
-    def _shape(self, result, name):
-        validation = result.get("validation") or {}
-        metadata = validation.get("metadata") or {}
-        if validation.get("status") == "failed":
-            errors = "; ".join(validation.get("errors") or ())
-            raise PdtrainError(
-                f"Dataset {name} failed validation: "
-                f"{errors or 'no reason given'}"
-            )
-        # "id" matches the bundle upload output; "dataset_id" stays for
-        # scripts that already read it.
-        columns = (
-            "id",
-            "dataset_id",
-            "name",
-            "version",
-            "status",
-            "validation",
-            "file_type",
-            "row_count",
-            "column_count",
-            "size_bytes",
-            "warnings",
-        )
-        values = (
-            result.get("dataset_id"),
-            result.get("dataset_id"),
-            name,
-            result.get("version"),
-            result.get("status"),
-            validation.get("status"),
-            metadata.get("file_type"),
-            metadata.get("row_count"),
-            metadata.get("column_count"),
-            formatting.SizeColumn(result.get("size_bytes")),
-            formatting.ListColumn(validation.get("warnings") or []),
-        )
-        return columns, values
+    return details
 
 
 class ListDataset(command.Lister):
@@ -270,7 +134,12 @@ class ListDataset(command.Lister):
 
 
 class ShowDataset(command.ShowOne):
-    """Show one dataset and its versions."""
+    """Show one version of a dataset, and the list of its versions.
+
+    Without a version the current one is shown. description, size,
+    file type, row and column counts and validation warnings are the
+    version's own.
+    """
 
     examples = (
         "pdtrain dataset show iris",
@@ -287,8 +156,11 @@ class ShowDataset(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        dataset, _ = refs.resolve_dataset(self.client, parsed_args.reference)
-        return SHOW_COLUMNS, formatting.row(dataset, SHOW_COLUMNS, FORMATTERS)
+        dataset, number = refs.resolve_dataset(
+            self.client, parsed_args.reference
+        )
+        details = version_details(dataset, number)
+        return SHOW_COLUMNS, formatting.row(details, SHOW_COLUMNS, FORMATTERS)
 
 
 class DeleteDataset(command.Command):

@@ -7,7 +7,11 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pdtrain_orchestrator import dataset_uploads, multipart_uploads
+from pdtrain_orchestrator import (
+    dataset_retries,
+    dataset_uploads,
+    multipart_uploads,
+)
 from pdtrain_orchestrator.api.common import get_owned, paginate
 from pdtrain_orchestrator.api.storage import expiry_seconds
 from pdtrain_orchestrator.deps import (
@@ -75,6 +79,9 @@ def dataset_dict(dataset: Dataset, versions: list[DatasetVersion]) -> dict:
                 "size_bytes": v.size_bytes,
                 "num_files": v.num_files,
                 "archive": v.archive,
+                "description": v.description,
+                # Versions stored before content checks may have none.
+                "validation": v.validation or None,
                 "created_at": v.created_at,
             }
             for v in versions
@@ -130,9 +137,13 @@ def finalize_dataset(
 ):
     """Check the uploaded files and make the dataset version visible.
 
-    The version is numbered when it is committed, so the answer's version
-    may differ from the one presign reserved. Finalizing a version that
-    is already committed returns its result.
+    Validation is synchronous. When it fails, status is "failed", the
+    validation lists the errors, version is null and no version exists:
+    the uploaded files are deleted. The version is numbered when it is
+    committed, so the answer's version may differ from the one presign
+    reserved. Finalizing an upload that is already committed returns
+    the version it made, found by its files' sha256 when the request
+    lists them.
     """
     upload = dataset_uploads.find_upload(
         session, owner, body.dataset_id, body.version
@@ -141,12 +152,10 @@ def finalize_dataset(
         validation, number = dataset_uploads.finalize_upload(
             session, upload, body, settings, store
         )
-        LOG.info("Created dataset %s version %d", body.dataset_id, number)
+        if number is not None:
+            LOG.info("Created dataset %s version %d", body.dataset_id, number)
     else:
-        # NOTE: a retried finalize finds its version by the reserved
-        # number, which is the committed one unless abandoned uploads
-        # held lower numbers.
-        done = _find_version(session, owner, body.dataset_id, body.version)
+        done = dataset_retries.find_committed(session, owner, body)
         if done is None:
             raise NotFound(
                 f"no pending upload of dataset {body.dataset_id} version "
@@ -154,7 +163,7 @@ def finalize_dataset(
             )
         validation, number = done.validation, done.version
     return {
-        "status": "ready",
+        "status": "ready" if number is not None else "failed",
         "dataset_id": body.dataset_id,
         "version": number,
         "validation": validation,
