@@ -4,7 +4,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pdtrain_orchestrator.errors import QuotaExceeded
-from pdtrain_orchestrator.models import Bundle, Dataset, DatasetVersion
+from pdtrain_orchestrator.models import (
+    Artifact,
+    Bundle,
+    Dataset,
+    DatasetVersion,
+    Run,
+)
 from pdtrain_orchestrator.settings import Settings
 
 GIB = 1024**3
@@ -32,6 +38,23 @@ def dataset_usage(session: Session, owner: str) -> tuple[int, int]:
     count = session.scalar(
         select(func.count()).select_from(Dataset).where(Dataset.owner == owner)
     )
+    return int(size), int(count)
+
+
+def artifact_usage(session: Session, owner: str) -> tuple[int, int]:
+    """Return (bytes, count) of the artifacts of owner's runs.
+
+    NOTE: the framework environment cache and the files extracted from
+    archives for single-file downloads are left out. Runs of every owner
+    share the cache, and the extracted files are copies the server may
+    drop, so neither belongs to one owner's usage.
+    """
+    size, count = session.execute(
+        select(func.coalesce(func.sum(Artifact.size_bytes), 0), func.count())
+        .select_from(Artifact)
+        .join(Run, Run.id == Artifact.run_id)
+        .where(Run.owner == owner)
+    ).one()
     return int(size), int(count)
 
 
@@ -74,7 +97,9 @@ def _item(item_id: str, name: str, version: int, size_bytes: int) -> dict:
     }
 
 
-def _usage(size: int, count: int, max_gb: float, max_count: int) -> dict:
+def _usage(
+    size: int, count: int, max_gb: float, max_count: int | None
+) -> dict:
     used_gb = size / GIB
     percentage = 100.0 * used_gb / max_gb if max_gb else 0.0
     return {
@@ -100,6 +125,13 @@ def quota_report(session: Session, owner: str, settings: Settings) -> dict:
             *bundle_usage(session, owner),
             settings.max_bundle_storage_gb,
             settings.max_bundle_count,
+        ),
+        # Additive: artifact storage has no count limit, so max_count is
+        # null here, unlike in the two published groups.
+        "artifacts": _usage(
+            *artifact_usage(session, owner),
+            settings.max_artifact_storage_gb,
+            None,
         ),
         "largest": {
             "datasets": largest_datasets(session, owner),

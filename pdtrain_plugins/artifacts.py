@@ -1,5 +1,6 @@
 """Commands for the files a run produced (model, output data, checkpoints)."""
 
+import argparse
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from pdtrain_core import (
     downloads,
     formatting,
     progress,
+    refs,
     transfer,
 )
 from pdtrain_core.exceptions import TransferError
@@ -22,6 +24,8 @@ FORMATTERS = {
     "time": formatting.TimeColumn,
 }
 ARCHIVE_SUFFIX = artifact_select.ARCHIVE_SUFFIX
+# Downloads without --output go to ./artifacts/<run-id>/.
+DEFAULT_OUTPUT_DIR = "artifacts"
 
 
 class ListArtifact(command.Lister):
@@ -30,7 +34,9 @@ class ListArtifact(command.Lister):
     Each archive (kind "archive") is followed by the files it contains
     (kind "member"), named as they land after extraction, with their
     size, sha256 and modification time. Checkpoints are listed one file
-    each (kind "checkpoint").
+    each (kind "checkpoint"). A table ends with a total row: the number
+    and size of the stored artifacts (members are inside them already);
+    machine formats list artifacts and files only.
     """
 
     examples = (
@@ -40,27 +46,71 @@ class ListArtifact(command.Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("run_id", metavar="<run-id>", help="run id")
+        parser.add_argument(
+            "run_id", metavar="<run-id>", help="run id, id prefix or run name"
+        )
         return parser
 
     def take_action(self, parsed_args):
+        parsed_args.run_id = refs.resolve_run_id(
+            self.client, parsed_args.run_id
+        )
         found = self.client.list_artifacts(parsed_args.run_id)
+        listed = artifact_select.rows(found)
+        # Members are inside archives already, so only the stored objects
+        # (archives, plain files, checkpoints) add up to the total.
+        stored = [item for item in listed if item.get("kind") != "member"]
+        self._total_bytes = sum(item.get("size_bytes") or 0 for item in stored)
+        self._total_count = len(stored)
+        LOG.info(
+            "Run %s: %d artifacts, %d bytes",
+            parsed_args.run_id,
+            self._total_count,
+            self._total_bytes,
+        )
         return LIST_COLUMNS, [
-            formatting.row(item, LIST_COLUMNS, FORMATTERS)
-            for item in artifact_select.rows(found)
+            formatting.row(item, LIST_COLUMNS, FORMATTERS) for item in listed
         ]
+
+    def produce_output(self, parsed_args, column_names, data):
+        """Sort the rows, then end a table with a total row.
+
+        NOTE: only tables get the total. In json, yaml, csv and value
+        output every row is one artifact or file, so a script can sum
+        size_bytes itself and never mistakes a total for an artifact.
+        """
+        if parsed_args.formatter != "table":
+            return super().produce_output(parsed_args, column_names, data)
+        rows = list(data)
+        if parsed_args.sort_columns:
+            rows = command.sort_rows(
+                column_names,
+                rows,
+                parsed_args.sort_columns,
+                descending=parsed_args.sort_direction == "desc",
+            )
+            parsed_args = argparse.Namespace(**vars(parsed_args))
+            parsed_args.sort_columns = []
+        total = dict.fromkeys(column_names)
+        total.update(
+            path=f"total ({formatting.plural(self._total_count, 'artifact')})",
+            size_bytes=formatting.SizeColumn(self._total_bytes),
+        )
+        rows.append([total[name] for name in column_names])
+        return super().produce_output(parsed_args, column_names, rows)
 
 
 class DownloadArtifact(command.Lister):
     """Download a run's artifacts, checking size and sha256.
 
-    Downloads resume where an interrupted one stopped, and each file is
-    renamed into place only once complete and verified. --include GLOB
-    (repeatable) fetches only what matches: an artifact name such as
-    'model.tar.gz' selects the whole archive, a file name such as
-    'model/*.pt' only those files from inside it. --extract unpacks each
-    whole .tar.gz (model.tar.gz into model/) with path, link and size
-    checks.
+    Files go to ./artifacts/<run-id>/ unless --output names another
+    directory. Downloads resume where an interrupted one stopped, and
+    each file is renamed into place only once complete and verified.
+    --include GLOB (repeatable) fetches only what matches: an artifact
+    name such as 'model.tar.gz' selects the whole archive, a file name
+    such as 'model/*.pt' only those files from inside it. --extract
+    unpacks each whole .tar.gz (model.tar.gz into model/) with path,
+    link and size checks.
     """
 
     examples = (
@@ -70,11 +120,13 @@ class DownloadArtifact(command.Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("run_id", metavar="<run-id>", help="run id")
+        parser.add_argument(
+            "run_id", metavar="<run-id>", help="run id, id prefix or run name"
+        )
         parser.add_argument(
             "--output",
             metavar="<dir>",
-            help="target directory (default: ./<run-id>)",
+            help="target directory (default: ./artifacts/<run-id>)",
         )
         parser.add_argument(
             "--include",
@@ -97,7 +149,12 @@ class DownloadArtifact(command.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        value = parsed_args.output or parsed_args.run_id
+        parsed_args.run_id = refs.resolve_run_id(
+            self.client, parsed_args.run_id
+        )
+        value = parsed_args.output or str(
+            Path(DEFAULT_OUTPUT_DIR, parsed_args.run_id)
+        )
         output = Path(value).expanduser()
         self._run_id = parsed_args.run_id
         self._force = parsed_args.force

@@ -1,8 +1,12 @@
 """The quota command: storage used against the account's limits."""
 
+import logging
+
 from cliff import columns as cliff_columns
 
 from pdtrain_core import command, formatting
+
+LOG = logging.getLogger(__name__)
 
 GIB = 1024**3
 MIB = 1024**2
@@ -17,6 +21,18 @@ COLUMNS = (
     "largest",
 )
 LARGEST_COUNT = 5
+# Usage above this percentage of a limit earns a warning on stderr.
+WARN_PERCENT = 80.0
+KINDS = ("datasets", "bundles", "artifacts")
+
+
+class PercentColumn(cliff_columns.FormattableColumn):
+    """A percentage: "12.3%" in tables, the raw number elsewhere."""
+
+    def human_readable(self):
+        if self._value is None:
+            return ""
+        return f"{self._value:.1f}%"
 
 
 class LargestColumn(cliff_columns.FormattableColumn):
@@ -39,11 +55,16 @@ def _bytes(value, unit):
 
 
 class ShowQuota(command.Lister):
-    """Show storage used by datasets and bundles against the limits.
+    """Show storage used by datasets, bundles and artifacts.
 
-    Sizes are bytes in machine formats and binary units in tables. The
-    largest column lists the biggest versions, the first to delete when
-    space runs out.
+    One row per kind gives the storage used, its limit and the percentage
+    used, the count and its limit where one applies, and the largest
+    single item allowed. A last row, kind "total", adds up the storage of
+    the kinds shown (it has no counts). Sizes are bytes and percentages
+    plain numbers in machine formats; tables show binary units and "%".
+    A warning goes to stderr when any kind is above 80% of its limit.
+    The largest column lists the biggest versions, the first to delete
+    when space runs out.
     """
 
     examples = (
@@ -61,27 +82,18 @@ class ShowQuota(command.Lister):
             "bundles": _bytes(limits.get("max_single_bundle_size_mb"), MIB),
         }
         largest = quota.get("largest") or self._largest_from_lists()
-        rows = []
-        for kind in ("datasets", "bundles"):
-            usage = quota.get(kind)
-            if not usage:
-                continue
-            rows.append(
-                (
-                    kind,
-                    formatting.SizeColumn(
-                        _bytes(usage.get("current_storage_gb"), GIB)
-                    ),
-                    formatting.SizeColumn(
-                        _bytes(usage.get("max_storage_gb"), GIB)
-                    ),
-                    usage.get("storage_percentage_used"),
-                    usage.get("current_count"),
-                    usage.get("max_count"),
-                    formatting.SizeColumn(item_limits[kind]),
-                    LargestColumn(largest.get(kind) or []),
-                )
+        usages = {kind: quota[kind] for kind in KINDS if quota.get(kind)}
+        rows = [
+            _usage_row(
+                kind,
+                usage,
+                item_limits.get(kind),
+                largest.get(kind) or [],
             )
+            for kind, usage in usages.items()
+        ]
+        rows.append(_total_row(usages.values()))
+        _warn_if_full(usages)
         return COLUMNS, rows
 
     def _largest_from_lists(self) -> dict:
@@ -113,3 +125,50 @@ def _item(item_id, name, version, sized) -> dict:
 def _top(items: list) -> list:
     ranked = sorted(items, key=lambda item: -item["size_bytes"])
     return ranked[:LARGEST_COUNT]
+
+
+def _usage_row(kind, usage, item_limit, largest) -> tuple:
+    return (
+        kind,
+        formatting.SizeColumn(_bytes(usage.get("current_storage_gb"), GIB)),
+        formatting.SizeColumn(_bytes(usage.get("max_storage_gb"), GIB)),
+        PercentColumn(usage.get("storage_percentage_used")),
+        usage.get("current_count"),
+        usage.get("max_count"),
+        formatting.SizeColumn(item_limit),
+        LargestColumn(largest),
+    )
+
+
+def _total_row(usages) -> tuple:
+    """Add up storage used and limits; counts of kinds don't add up."""
+    used = sum(_bytes(u.get("current_storage_gb"), GIB) or 0 for u in usages)
+    limits = [_bytes(u.get("max_storage_gb"), GIB) for u in usages]
+    limit = None if None in limits else sum(limits)
+    percent = 100.0 * used / limit if limit else None
+    return (
+        "total",
+        formatting.SizeColumn(used),
+        formatting.SizeColumn(limit),
+        PercentColumn(percent),
+        None,
+        None,
+        formatting.SizeColumn(None),
+        LargestColumn([]),
+    )
+
+
+def _warn_if_full(usages: dict) -> None:
+    """Log one warning naming every kind above WARN_PERCENT of its limit."""
+    full = [
+        f"{kind} {usage['storage_percentage_used']:.1f}%"
+        for kind, usage in usages.items()
+        if (usage.get("storage_percentage_used") or 0) > WARN_PERCENT
+    ]
+    if full:
+        LOG.warning(
+            "Storage above %.0f%% of its limit: %s; delete old dataset "
+            "or bundle versions, or ask for a higher limit",
+            WARN_PERCENT,
+            ", ".join(full),
+        )

@@ -23,6 +23,9 @@ LOG = logging.getLogger(__name__)
 
 STOPPED = "Stopped"
 MAX_RUNTIME = "MaxRuntimeExceeded"
+# The instance type a run gets when its request names none
+# (run_requests.DEFAULT_INSTANCE_TYPE); any other value was asked for.
+LOCAL_INSTANCE_TYPE = "local"
 
 
 @dataclass
@@ -204,6 +207,7 @@ class LocalExecutor:
     def _prepare(self, run: _Run, tree: layout.RunLayout):
         spec = run.spec
         self._phase(spec.run_id, "Starting", "Preparing the run directory")
+        self._note_ignored_options(spec)
         fault_points.reach("run_start")
         tree.create()
         config = launch.write_config(spec, tree)
@@ -223,6 +227,22 @@ class LocalExecutor:
         command = self._command(run, tree, config)
         self._check_stop(run)
         return command
+
+    def _note_ignored_options(self, spec: RunSpec) -> None:
+        """Log one line naming the SageMaker-only options a run ignores."""
+        ignored = []
+        if spec.spot_instances:
+            ignored.append("--spot")
+        if spec.instance_type not in (None, "", LOCAL_INSTANCE_TYPE):
+            ignored.append(f"--instance-type {spec.instance_type}")
+        if not ignored:
+            return
+        LOG.info("Run %s: ignoring %s", spec.run_id, " and ".join(ignored))
+        self._note(
+            spec.run_id,
+            f"Ignoring {' and '.join(ignored)}: the local executor runs "
+            "on this machine's own capacity",
+        )
 
     def _setup_failed(self, run_id: str, reason: str) -> Outcome:
         # The script never ran, so its log would otherwise be empty: the

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pdtrain_orchestrator.aws import error_code, make_client
 from pdtrain_orchestrator.backend_settings import SageMakerSettings
-from pdtrain_orchestrator.executors import sagemaker_logs
+from pdtrain_orchestrator.executors import sagemaker_logs, sagemaker_pricing
 from pdtrain_orchestrator.executors.base import RunSpec
 from pdtrain_orchestrator.executors.sagemaker_request import (
     build_request,
@@ -190,6 +190,7 @@ class SageMakerExecutor:
                 self.sessions, self.logs, run_id, name
             )
             self._store_artifacts(run_id, name)
+            self._store_cost(run_id, job)
         state = (status, secondary, _message(job), job.get("FailureReason"))
         if self._last_state.get(run_id) != state:
             self._last_state[run_id] = state
@@ -216,6 +217,17 @@ class SageMakerExecutor:
         self.events.status(
             run_id, status, secondary, message, failure_reason=reason
         )
+
+    def _store_cost(self, run_id: str, job: dict) -> None:
+        """Store the job's estimated cost; None when it cannot be priced."""
+        cost = sagemaker_pricing.training_cost(job, self.settings.region)
+        with self.sessions() as session:
+            run = session.get(Run, run_id)
+            if run.total_cost_usd == cost:
+                return
+            run.total_cost_usd = cost
+            session.commit()
+        LOG.info("Run %s: estimated cost %s USD", run_id, cost)
 
     def _store_artifacts(self, run_id: str, name: str) -> None:
         with self.sessions() as session:
