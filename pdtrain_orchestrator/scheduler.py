@@ -25,12 +25,13 @@ import fcntl
 import logging
 import os
 import threading
+import time
 import zlib
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from pdtrain_orchestrator import lifecycle, run_control
+from pdtrain_orchestrator import lifecycle, run_control, upload_expiry
 from pdtrain_orchestrator.errors import Conflict
 from pdtrain_orchestrator.executors.base import Deferred
 from pdtrain_orchestrator.models import Run
@@ -135,6 +136,7 @@ class Scheduler:
         self._handed: set[str] = set()
         self._stops: set[str] = set()
         self._closing = threading.Event()
+        self._swept_at = None
         self._thread = threading.Thread(
             target=self._loop, name="pdtrain-scheduler", daemon=True
         )
@@ -216,9 +218,22 @@ class Scheduler:
             return
         self._dispatch_waiting()
         self._forward_stops()
+        self._expire_uploads()
         poll = getattr(self.executor, "poll", None)
         if poll is not None:
             poll()
+
+    def _expire_uploads(self) -> None:
+        """Sweep abandoned presigns on the first tick, then hourly."""
+        now = time.monotonic()
+        if self._swept_at is not None and (
+            now - self._swept_at < upload_expiry.SWEEP_SECONDS
+        ):
+            return
+        self._swept_at = now
+        upload_expiry.expire_uploads(
+            self.sessions, self.store, upload_expiry.max_age(self.settings)
+        )
 
     def _ids(self, status: str) -> list[str]:
         with self.sessions() as session:

@@ -80,6 +80,7 @@ class FaultyProxy:
         self.rules: list[Rule] = []
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
+        self.busy = 0
         handler = type("Handler", (_Handler,), {"proxy": self})
         self.server = _QuietServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -123,6 +124,14 @@ class FaultyProxy:
                 and (action is None or item.action == action)
             )
 
+    def wait_idle(self, timeout=30.0) -> None:
+        """Wait until no request is in flight, delayed ones included."""
+        deadline = time.monotonic() + timeout
+        while self.busy:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.busy} requests still in flight")
+            time.sleep(0.05)
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -156,7 +165,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             )
         )
         options = rule.options if rule else {}
-        getattr(self, f"_do_{action}")(**options)
+        with self.proxy.lock:
+            self.proxy.busy += 1
+        try:
+            getattr(self, f"_do_{action}")(**options)
+        finally:
+            with self.proxy.lock:
+                self.proxy.busy -= 1
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
