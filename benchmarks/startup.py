@@ -8,7 +8,9 @@ It starts a private orchestrator in a temporary PDTRAIN_HOME, fills it
 with 10,000 runs, then runs the anchor and each pdtrain command in turn,
 round after round, so a drift in machine speed hits all of them alike.
 For each command it prints the median wall time, and the median of
-the per-round ratios to the anchor next to its target.
+the per-round ratios to the anchor next to its target. A last line gives
+the orchestrator's own share: the median time of GET /v1/runs?limit=50
+over one fresh connection each, as the CLI makes it.
 
 Keep the interpreter outside /tmp: stevedore writes no entry-point
 cache for an interpreter under /tmp, and every pdtrain start would
@@ -16,6 +18,7 @@ then scan all installed distributions.
 """
 
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 RUN_COUNT = 10_000
@@ -135,6 +139,26 @@ def measure(env, rounds, warmup) -> dict:
     return times
 
 
+def list_latency(url, key, count=30) -> float:
+    """Return the median seconds of GET /v1/runs?limit=50 on url."""
+    address = urllib.parse.urlsplit(url)
+    headers = {"Authorization": f"Bearer {key}"}
+    seconds = []
+    for _ in range(count):
+        connection = http.client.HTTPConnection(
+            address.hostname, address.port, timeout=30
+        )
+        start = time.perf_counter()
+        connection.request("GET", "/v1/runs?limit=50", headers=headers)
+        response = connection.getresponse()
+        response.read()
+        seconds.append(time.perf_counter() - start)
+        connection.close()
+        if response.status != 200:
+            sys.exit(f"GET /v1/runs answered {response.status}")
+    return statistics.median(seconds)
+
+
 def write(line) -> None:
     """Print one line of the report."""
     sys.stdout.write(line + "\n")
@@ -193,10 +217,13 @@ def main() -> int:
                 f"{options.rounds} rounds after {options.warmup} warm-up"
             )
             times = measure(env, options.rounds, options.warmup)
+            latency = list_latency(url, key)
         finally:
             process.terminate()
             process.wait(timeout=30)
-    return 0 if report(times) else 1
+    all_met = report(times)
+    write(f"{'server: GET /v1/runs?limit=50':44} {latency * 1000:6.1f} ms")
+    return 0 if all_met else 1
 
 
 if __name__ == "__main__":

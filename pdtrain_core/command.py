@@ -12,7 +12,7 @@ import typing
 
 from cliff import _argparse, columns, command, lister, show
 
-from pdtrain_core import config
+from pdtrain_core import config, formatting
 from pdtrain_core.exceptions import UsageError
 
 if typing.TYPE_CHECKING:
@@ -109,7 +109,7 @@ class Lister(_ClientMixin, lister.Lister):
         return parser
 
     def produce_output(self, parsed_args, column_names, data):
-        """Sort rows by the --sort-column values, then print them."""
+        """Sort rows by --sort-column, prepare values, then print them."""
         check_columns(parsed_args, column_names)
         if parsed_args.sort_columns:
             data = sort_rows(
@@ -120,6 +120,9 @@ class Lister(_ClientMixin, lister.Lister):
             )
             parsed_args = argparse.Namespace(**vars(parsed_args))
             parsed_args.sort_columns = []
+        data = (
+            formatting.for_format(parsed_args.formatter, row) for row in data
+        )
         return super().produce_output(parsed_args, column_names, data)
 
 
@@ -174,4 +177,5 @@ class ShowOne(_ClientMixin, show.ShowOne):
     def produce_output(self, parsed_args, column_names, data):
         """Check the -c/--column names, then print the object."""
         check_columns(parsed_args, column_names)
+        data = formatting.for_format(parsed_args.formatter, data)
         return super().produce_output(parsed_args, column_names, data)

@@ -5,19 +5,10 @@ adds it, so every list and show command takes the same ``-f`` values.
 """
 
 import csv
-import json
 
-from cliff import columns
 from cliff.formatters import commaseparated
 
-
-def _machine(value):
-    """Return the raw value; lists and objects as JSON text."""
-    if isinstance(value, columns.FormattableColumn):
-        value = value.machine_readable()
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
+from pdtrain_core import formatting
 
 
 class CsvShowFormatter(commaseparated.CSVLister):
@@ -31,4 +22,4 @@ class CsvShowFormatter(commaseparated.CSVLister):
             lineterminator="\n",
         )
         writer.writerow(column_names)
-        writer.writerow([_machine(value) for value in data])
+        writer.writerow([formatting.machine_text(value) for value in data])

@@ -3,9 +3,17 @@
 cliff's table formatter calls ``human_readable``; json, yaml, csv and
 value formatters call ``machine_readable``. Sizes stay bytes, times stay
 ISO-8601 UTC strings and durations stay seconds in machine formats.
+
+``for_format`` prepares the values of one row for a cliff formatter:
+tables show an empty value as a blank cell and a float rounded, and the
+text formats (value, csv, shell) write an empty value as an empty
+string and lists and objects as JSON rather than as Python reprs. json,
+yaml and other formats get the values as they are.
 """
 
 import datetime
+import json
+import math
 
 from cliff import columns
 
@@ -124,3 +132,89 @@ def row(item: dict, names, formatters=None) -> list:
         column_class = formatters.get(name)
         values.append(column_class(value) if column_class else value)
     return values
+
+
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    """Return count with its noun, such as "1 file" or "3 files"."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {plural_noun or noun + 's'}"
+
+
+def human_number(value: float) -> str:
+    """Format a float for a table: "12.35", "12.5", "0.00421".
+
+    Values of 1 and more keep two decimals without trailing zeros.
+    Smaller ones keep three significant digits, so small costs and
+    fractions do not round to zero.
+    """
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 1 or value == 0:
+        text = f"{value:.2f}".rstrip("0").rstrip(".")
+        return "0" if text == "-0" else text
+    return f"{value:.3g}"
+
+
+def _plain(value):
+    if isinstance(value, columns.FormattableColumn):
+        return value.machine_readable()
+    return value
+
+
+def machine_text(value):
+    """Return value for a text format: lists and objects as JSON text."""
+    value = _plain(value)
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def text_value(value):
+    """Return value for the value and csv formats: "" when empty."""
+    value = machine_text(value)
+    return "" if value is None else value
+
+
+def table_value(value):
+    """Return value for a table cell: blank when empty, floats rounded."""
+    if _plain(value) is None:
+        return ""
+    if isinstance(value, columns.FormattableColumn):
+        return value
+    if isinstance(value, float):
+        return human_number(value)
+    if isinstance(value, (dict, list, tuple)):
+        return machine_text(value)
+    return value
+
+
+def shell_value(value):
+    """Return value for `-f shell`, safe inside its double quotes.
+
+    An empty value becomes "", which `[ -z "$name" ]` can test. cliff's
+    shell formatter escapes only the double quote. The shell that
+    evaluates the output would expand a backslash, a dollar sign or a
+    backtick, so they are escaped here.
+    """
+    value = text_value(value)
+    if isinstance(value, str):
+        for char in ("\\", "$", "`"):
+            value = value.replace(char, "\\" + char)
+    return value
+
+
+_PREPARERS = {
+    "table": table_value,
+    "value": text_value,
+    "csv": text_value,
+    "shell": shell_value,
+}
+
+
+def for_format(formatter: str | None, values) -> list:
+    """Return the values of one row prepared for the named formatter."""
+    prepare = _PREPARERS.get(formatter)
+    if prepare is None:
+        return list(values)
+    return [prepare(value) for value in values]

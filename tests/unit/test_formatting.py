@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from cliff import columns
 
 from pdtrain_core import formatting
 
@@ -70,3 +71,65 @@ def test_row_wraps_only_listed_columns():
     assert values[0] == "r1"
     assert values[1].human_readable() == "2.0 KiB"
     assert values[2] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (12.3456, "12.35"),
+        (12.5, "12.5"),
+        (40.0, "40"),
+        (0.0, "0"),
+        (0.004213, "0.00421"),
+        (-2.25, "-2.25"),
+        (float("inf"), "inf"),
+    ],
+)
+def test_human_number_rounds_for_tables(value, text):
+    assert formatting.human_number(value) == text
+
+
+def test_table_value_blanks_empty_values():
+    assert formatting.table_value(None) == ""
+    assert formatting.table_value(columns.FormattableColumn(None)) == ""
+    assert formatting.table_value(0) == 0
+    assert formatting.table_value(False) is False
+
+
+def test_table_value_shows_floats_and_objects():
+    size = formatting.SizeColumn(10)
+
+    assert formatting.table_value(33.3333) == "33.33"
+    assert formatting.table_value({"b": 1, "a": [2]}) == '{"a": [2], "b": 1}'
+    assert formatting.table_value(size) is size
+
+
+def test_machine_text_writes_json_not_repr():
+    listed = formatting.ListColumn(["été", "b"])
+
+    assert formatting.machine_text(listed) == '["été", "b"]'
+    assert formatting.machine_text({"k": None}) == '{"k": null}'
+    assert formatting.machine_text(1.5) == 1.5
+    assert formatting.machine_text(None) is None
+
+
+def test_shell_value_escapes_what_the_shell_expands():
+    assert formatting.shell_value("a$b`c\\d") == r"a\$b\`c\\d"
+    assert formatting.shell_value(["$x"]) == r'["\$x"]'
+    assert formatting.shell_value(None) == ""
+
+
+def test_for_format_leaves_json_and_yaml_raw():
+    values = [None, 1.23456, ["a"]]
+
+    assert formatting.for_format("json", values) == values
+    assert formatting.for_format("yaml", values) == values
+    assert formatting.for_format("table", values) == ["", "1.23", '["a"]']
+    assert formatting.for_format("value", values) == ["", 1.23456, '["a"]']
+
+
+@pytest.mark.parametrize(
+    ("count", "text"), [(0, "0 files"), (1, "1 file"), (2, "2 files")]
+)
+def test_plural_matches_count(count, text):
+    assert formatting.plural(count, "file") == text
