@@ -9,17 +9,25 @@ runs two phases against it: the anchor, one client for a tenth of the
 time, and the load, --clients threads for --seconds. Each client has its
 own owner and key and loops over a fixed mix. Every fifth round it
 uploads a small bundle (presign, PUT, finalize) and a small dataset
-(presign, POST, finalize). Every round it creates a run, lists runs,
-bundles and datasets, and reads its run's logs with the cursor. No run
-is submitted, so the figures measure the API and its database, not
-training.
+(presign, POST, finalize). Every round it creates a run and lists runs,
+bundles and datasets. Then it either polls (the default) or follows:
+
+- a polling client reads its run's logs with the cursor and never
+  submits the run, so it measures the API and its database;
+- a following client (--follow-share of the load's clients, none in
+  the anchor) submits the run, follows its log stream (server-sent
+  events) to `done`, and compares the lines it got with every page of
+  GET .../logs: none may be lost, repeated or out of order. The run is
+  a real local run of a script that prints 30 lines.
 
 It prints requests per second, p50 and p99 latency per operation and
 overall, the ratio of the load's p50 to the anchor's, and the errors:
-any response other than the expected status. Afterwards it checks the
-database (SQLite PRAGMA integrity_check and foreign_key_check) and that
-each owner sees exactly the bundles, datasets and runs it created.
---json prints the summary as JSON (the CI test reads it).
+any response other than the expected status, and any stream that lost
+or repeated a line or did not end with `done` for a completed run.
+Afterwards it checks the database (SQLite PRAGMA integrity_check and
+foreign_key_check) and that each owner sees exactly the bundles,
+datasets and runs it created. --json prints the summary as JSON (the
+CI test reads it).
 """
 
 import argparse
@@ -27,8 +35,6 @@ import collections
 import io
 import json
 import os
-import sqlite3
-import statistics
 import subprocess
 import sys
 import tarfile
@@ -37,6 +43,8 @@ import threading
 import time
 from pathlib import Path
 
+import load_follow
+import load_report
 import requests
 
 from pdtrain_orchestrator import db, keys
@@ -48,7 +56,7 @@ REQUEST_TIMEOUT = 60
 def _bundle_bytes() -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = b"print('hello')\n"
+        data = load_follow.TRAIN_SCRIPT
         info = tarfile.TarInfo("train.py")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
@@ -66,6 +74,35 @@ class Recorder:
         self.lock = threading.Lock()
         self.latencies = collections.defaultdict(list)
         self.errors = []
+        # Seconds from opening a log stream to its `done` event.
+        self.follow_seconds = []
+        self.streams = collections.Counter()
+
+    def error(self, name, text):
+        with self.lock:
+            self.errors.append(f"{name}: {text}")
+
+    def followed(self, run_id, followed, stored, seconds):
+        """Record one finished stream and any line it lost or repeated."""
+        counts = load_follow.compare(followed, stored)
+        problems = [
+            f"{name} {count}"
+            for name, count in counts.items()
+            if name != "lines" and count
+        ]
+        if followed.error is not None:
+            problems.append(f"error event {followed.error}")
+        status = (followed.done or {}).get("status")
+        if status != "completed":
+            problems.append(f"ended {status or 'without done'}")
+        with self.lock:
+            self.follow_seconds.append(seconds)
+            self.streams["followed"] += 1
+            self.streams.update(counts)
+            if problems:
+                self.errors.append(
+                    f"logs stream of run {run_id}: {', '.join(problems)}"
+                )
 
     def timed(self, name, call, expected=(200, 201, 204)):
         started = time.perf_counter()
@@ -181,13 +218,16 @@ class Client:
             self.created["runs"] += 1
             self.run_id = created.json()["id"]
 
-    def read(self):
+    def read_lists(self):
         for name, path in (
             ("run list", "/v1/runs?limit=20"),
             ("bundle list", "/v1/bundles?limit=20"),
             ("dataset list", "/v1/datasets?limit=20"),
         ):
             self._call(name, "GET", path)
+
+    def read(self):
+        self.read_lists()
         params = {"next_token": self.token} if self.token else {}
         logs = self._call(
             "logs", "GET", f"/v1/runs/{self.run_id}/logs", params=params
@@ -206,6 +246,53 @@ class Client:
             self.create_run()
             if self.run_id:
                 self.read()
+
+
+class Follower(Client):
+    """A client that submits each run and follows its log stream."""
+
+    def loop(self, deadline):
+        round_number = 0
+        self.upload_bundle(round_number)
+        while time.monotonic() < deadline:
+            round_number += 1
+            if round_number % 5 == 1:
+                self.upload_bundle(round_number)
+                self.upload_dataset()
+            self.create_run()
+            if self.run_id and self.submit():
+                self.follow_run()
+            self.read_lists()
+
+    def submit(self) -> bool:
+        path = f"/v1/runs/{self.run_id}/submit"
+        return self._call("run submit", "POST", path) is not None
+
+    def follow_run(self):
+        run_id = self.run_id
+        url = f"{self.url}/v1/runs/{run_id}/logs/stream"
+        started = time.perf_counter()
+        response = self.recorder.timed(
+            "logs stream open",
+            lambda: self.session.get(
+                url, stream=True, timeout=(10, load_follow.READ_TIMEOUT)
+            ),
+        )
+        if response is None:
+            return
+        try:
+            with response:
+                followed = load_follow.follow(response)
+            seconds = time.perf_counter() - started
+            stored = load_follow.stored_lines(self.session, self.url, run_id)
+        except (
+            requests.RequestException,
+            load_follow.StreamTimedOut,
+            ValueError,
+        ) as error:
+            self.recorder.error("logs stream", f"run {run_id}: {error}")
+            return
+        self.recorder.followed(run_id, followed, stored, seconds)
 
 
 def start_server(home: Path):
@@ -237,12 +324,15 @@ def create_keys(home: Path, owners: list[str]) -> list[str]:
         engine.dispose()
 
 
-def run_phase(url, home, clients, seconds, prefix):
-    """Run clients threads for seconds; return (recorder, clients, wall)."""
+def run_phase(url, home, clients, seconds, prefix, followers=0):
+    """Run clients threads for seconds; return (recorder, clients, wall).
+
+    The first followers clients follow log streams; the rest poll.
+    """
     recorder = Recorder()
     owners = [f"{prefix}{i}" for i in range(clients)]
     workers = [
-        Client(url, key, recorder, i)
+        (Follower if i < followers else Client)(url, key, recorder, i)
         for i, key in enumerate(create_keys(home, owners))
     ]
     deadline = time.monotonic() + seconds
@@ -258,72 +348,17 @@ def run_phase(url, home, clients, seconds, prefix):
     return recorder, workers, time.monotonic() - started
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def summarize(recorder, wall):
-    every = [v for values in recorder.latencies.values() for v in values]
-    operations = {
-        name: {
-            "count": len(values),
-            "p50_ms": round(statistics.median(values) * 1000, 1),
-            "p99_ms": round(percentile(values, 0.99) * 1000, 1),
-        }
-        for name, values in sorted(recorder.latencies.items())
-    }
-    return {
-        "requests": len(every),
-        "seconds": round(wall, 1),
-        "requests_per_second": round(len(every) / wall, 1),
-        "p50_ms": round(statistics.median(every) * 1000, 1),
-        "p99_ms": round(percentile(every, 0.99) * 1000, 1),
-        "errors": recorder.errors[:20],
-        "error_count": len(recorder.errors),
-        "operations": operations,
-    }
-
-
-def check_isolation(url, workers):
-    """Return mismatches between what each owner made and what it lists."""
-    problems = []
-    for worker in workers:
-        session = worker.session
-        runs = session.get(f"{url}/v1/runs?limit=1", timeout=60)
-        bundles = session.get(f"{url}/v1/bundles?limit=1", timeout=60)
-        datasets = session.get(f"{url}/v1/datasets?limit=1", timeout=60)
-        seen = {
-            "runs": int(runs.headers["X-Total-Count"]),
-            "bundles": int(bundles.headers["X-Total-Count"]),
-        }
-        versions = datasets.json()["items"]
-        seen["dataset_versions"] = (
-            len(versions[0]["versions"]) if versions else 0
-        )
-        for name, count in seen.items():
-            if count != worker.created[name]:
-                problems.append(
-                    f"client {worker.number}: {name} made "
-                    f"{worker.created[name]}, listed {count}"
-                )
-    return problems
-
-
-def check_database(home: Path) -> list[str]:
-    with sqlite3.connect(home / "orchestrator.db") as connection:
-        integrity = connection.execute("PRAGMA integrity_check").fetchall()
-        foreign = connection.execute("PRAGMA foreign_key_check").fetchall()
-    problems = [] if integrity == [("ok",)] else [str(integrity)]
-    problems += [f"foreign key: {row}" for row in foreign]
-    return problems
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--follow-share",
+        type=float,
+        default=0.2,
+        help="share of the load's clients that submit runs and follow "
+        "their log streams (default 0.2: 10 of 50)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -334,21 +369,25 @@ def main(argv=None) -> int:
             anchor, _, anchor_wall = run_phase(
                 url, home, 1, max(args.seconds / 10, 2.0), "anchor"
             )
+            followers = round(args.clients * args.follow_share)
             load, workers, wall = run_phase(
-                url, home, args.clients, args.seconds, "load"
+                url, home, args.clients, args.seconds, "load", followers
             )
-            isolation = check_isolation(url, workers)
+            isolation = load_report.check_isolation(url, workers)
         finally:
             process.terminate()
             process.wait(timeout=60)
-        database = check_database(home)
+        checks = load_report.check_database(home)
+    database = load_report.database_problems(checks)
 
     result = {
         "clients": args.clients,
+        "followers": followers,
         "cpus": os.cpu_count(),
-        "anchor": summarize(anchor, anchor_wall),
-        "load": summarize(load, wall),
+        "anchor": load_report.summarize(anchor, anchor_wall),
+        "load": load_report.summarize(load, wall),
         "isolation_problems": isolation,
+        "database": checks,
         "database_problems": database,
     }
     result["p50_ratio"] = round(
@@ -357,7 +396,7 @@ def main(argv=None) -> int:
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
-        _print_table(result)
+        load_report.print_table(result)
     failed = (
         result["load"]["error_count"]
         or result["anchor"]["error_count"]
@@ -365,30 +404,6 @@ def main(argv=None) -> int:
         or database
     )
     return 1 if failed else 0
-
-
-def _print_table(result):
-    lines = [
-        f"{'phase':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-    ]
-    for phase in ("anchor", "load"):
-        row = result[phase]
-        lines.append(
-            f"{phase:<8} {row['requests_per_second']:>8} {row['p50_ms']:>8} "
-            f"{row['p99_ms']:>8} {row['error_count']:>7}"
-        )
-    lines.append(f"p50 ratio (load / anchor): {result['p50_ratio']}x")
-    lines.append("operation            count   p50 ms   p99 ms")
-    for name, row in result["load"]["operations"].items():
-        lines.append(
-            f"{name:<20} {row['count']:>5} {row['p50_ms']:>8} "
-            f"{row['p99_ms']:>8}"
-        )
-    lines.append(f"isolation problems: {result['isolation_problems'] or 0}")
-    lines.append(f"database problems: {result['database_problems'] or 0}")
-    for error in result["load"]["errors"]:
-        lines.append(f"error: {error}")
-    sys.stdout.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The retry policy of byte transfers, built on urllib3's Retry.
+"""Retry policies built on urllib3's Retry: byte transfers, repeatable POSTs.
 
 A transfer retries on connection errors, timeouts, bodies cut off
 mid-stream, 429 and 5xx, waiting with exponential backoff plus jitter or
@@ -6,6 +6,12 @@ as long as Retry-After says. Each attempt builds its request body anew
 from the file, so a retry never resends half-read data. Transfers use
 this loop instead of the adapter's built-in retries because urllib3
 cannot rewind a streamed body or resume a download from an offset.
+
+An API POST that the server treats as idempotent (a finalize, a run
+submit, stop or refresh) is repeated by ``repeat`` after a 502, 503 or
+504 response. A reset or a timeout after the request was sent is not
+repeated: the server may still be working on the first attempt, and a
+second one would race it. Running the command again is safe instead.
 """
 
 import logging
@@ -15,7 +21,7 @@ import urllib.parse
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from pdtrain_core.exceptions import TransferError
+from pdtrain_core.exceptions import ServerError, TransferError
 
 LOG = logging.getLogger(__name__)
 
@@ -26,6 +32,9 @@ BACKOFF_FACTOR = 0.5  # seconds; doubles with each consecutive failure
 BACKOFF_JITTER = 0.5  # up to this many seconds added at random
 BACKOFF_MAX = 30.0
 RETRY_AFTER_MAX = 120  # seconds; a longer Retry-After is cut to this
+# Statuses of a proxy or an overloaded server that did not act on the
+# request. Other 5xx responses may come after a change was made.
+REPEAT_STATUSES = frozenset({502, 503, 504})
 
 
 def safe_url(url: str) -> str:
@@ -102,3 +111,34 @@ class Attempts:
             reason,
         )
         self._policy.sleep(response)
+
+
+def repeat(send, method: str, path: str, retries: int):
+    """Call send() and return its result, repeating it after 502/503/504.
+
+    send raises ServerError for an error response. Waits between attempts
+    back off as for transfers; the last error propagates once retries
+    are spent.
+    """
+    policy = Retry(
+        total=retries,
+        allowed_methods=None,
+        status_forcelist=REPEAT_STATUSES,
+        backoff_factor=BACKOFF_FACTOR,
+        backoff_jitter=BACKOFF_JITTER,
+        backoff_max=BACKOFF_MAX,
+    )
+    while True:
+        try:
+            return send()
+        except ServerError as error:
+            if error.status not in REPEAT_STATUSES:
+                raise
+            try:
+                policy = policy.increment(method, path)
+            except MaxRetryError:
+                raise error from None
+            LOG.warning(
+                "Retrying %s %s after HTTP %s", method, path, error.status
+            )
+            policy.sleep()

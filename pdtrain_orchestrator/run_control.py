@@ -136,7 +136,14 @@ def submit_run(
     settings: Settings,
     store: LocalObjectStore,
 ) -> Run:
-    """Hand a `created` run to the executor; Conflict from other states."""
+    """Hand a `created` run to the executor and return it.
+
+    A run that was submitted before is returned unchanged, so a client
+    may repeat a submit whose response it lost. A run stopped before it
+    was ever submitted raises Conflict.
+    """
+    if run.submitted_at is not None:
+        return run
     if run.status != "created":
         raise Conflict(
             f"run {run.id} is {run.status}; only a created run can be "
@@ -150,7 +157,10 @@ def submit_run(
         status="submitting",
         submitted_at=utcnow(),
     ):
+        # A concurrent submit of the same run won the race.
         session.refresh(run)
+        if run.submitted_at is not None:
+            return run
         raise Conflict(f"run {run.id} is {run.status} already")
     LOG.info("Submitting run %s", run.id)
     hand_over(session, run, spec, executor)

@@ -209,7 +209,7 @@ DEFAULT_OUTCOMES = {
 }
 # Finalize, submit, stop and refresh are idempotent on the server, so
 # the CLI repeats them after a 503 and a short burst does not fail them.
-# A reset or a slow answer is not repeated, since the first attempt may
+# A reset or a slow response is not repeated, since the first attempt may
 # still be running on the server.
 POST_OUTCOMES = {"5xx-short": OK}
 

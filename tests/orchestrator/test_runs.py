@@ -167,25 +167,73 @@ def test_run_submit_hands_spec_to_executor(client, auth, app, bundle, dataset):
     assert spec.channels[0].unpack is False
 
 
-def test_run_submit_twice_is_conflict(client, auth, bundle):
+def test_run_submit_twice_returns_run(client, auth, app, bundle):
     run = _create(client, auth, bundle).json()
-    client.post(f"/v1/runs/{run['id']}/submit", headers=auth)
+    first = client.post(f"/v1/runs/{run['id']}/submit", headers=auth)
 
     again = client.post(f"/v1/runs/{run['id']}/submit", headers=auth)
 
-    assert again.status_code == 409
-    assert again.json()["code"] == "conflict"
+    assert first.status_code == 200, first.text
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == first.json()["status"] == "pending"
+    assert again.json()["submitted_at"] == first.json()["submitted_at"]
+    assert len(_executor(app).submitted) == 1
 
 
-def test_run_submit_of_ended_run_is_conflict(client, auth, app, bundle):
+def test_run_submit_of_ended_run_returns_it(client, auth, app, bundle):
     run = _create(client, auth, bundle).json()
     client.post(f"/v1/runs/{run['id']}/submit", headers=auth)
     _events(app).status(run["id"], "completed", "Completed", exit_code=0)
 
     again = client.post(f"/v1/runs/{run['id']}/submit", headers=auth)
 
-    assert again.status_code == 409
-    assert "completed" in again.json()["detail"]
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "completed"
+    assert len(_executor(app).submitted) == 1
+
+
+def test_run_submit_after_stop_before_submit_is_conflict(
+    client, auth, app, bundle
+):
+    run = _create(client, auth, bundle).json()
+    client.post(f"/v1/runs/{run['id']}/stop", headers=auth)
+
+    submitted = client.post(f"/v1/runs/{run['id']}/submit", headers=auth)
+
+    assert submitted.status_code == 409
+    assert submitted.json()["code"] == "conflict"
+    assert "stopped" in submitted.json()["detail"]
+    assert _executor(app).submitted == []
+
+
+def test_run_stop_repeated_returns_run(client, auth, app, bundle):
+    run = _create(client, auth, bundle).json()
+    client.post(f"/v1/runs/{run['id']}/submit", headers=auth)
+    stop = f"/v1/runs/{run['id']}/stop"
+
+    first = client.post(stop, headers=auth)
+    second = client.post(stop, headers=auth)
+    _events(app).status(run["id"], "stopped", "Stopped")
+    third = client.post(stop, headers=auth)
+
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "stopping"
+    assert second.status_code == 200, second.text
+    assert second.json()["status"] == "stopping"
+    assert third.status_code == 200, third.text
+    assert third.json()["status"] == "stopped"
+
+
+def test_run_refresh_repeated_returns_run(client, auth, bundle):
+    run = _create(client, auth, bundle).json()
+    refresh = f"/v1/runs/{run['id']}/refresh"
+
+    first = client.post(refresh, headers=auth)
+    second = client.post(refresh, headers=auth)
+
+    assert first.status_code == second.status_code == 200
+    assert first.json()["id"] == second.json()["id"] == run["id"]
+    assert second.json()["status"] == "created"
 
 
 def test_run_stop_before_submit_stops_it(client, auth, app, bundle):
