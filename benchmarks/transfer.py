@@ -2,19 +2,29 @@
 
 Starts an orchestrator on 127.0.0.1 in a scratch folder, then:
 
-1. uploads one file (default 2 GiB of random bytes) as a dataset with
-   `pdtrain dataset upload` and with curl doing the same steps (presign,
-   `curl -F` of the presigned POST, finalize), and downloads it with
-   `pdtrain dataset download` and with `curl -o`; it prints MB/s of
-   each, the ratio pdtrain/curl and pdtrain's peak RSS;
+1. uploads one file (default 2 GiB: a ZIP archive holding one stored
+   member of random bytes, which the server's dataset check lists but
+   does not read) as a dataset with `pdtrain dataset upload` and with
+   curl doing the same steps (presign, `curl -F` of the presigned POST,
+   finalize), and downloads it with `pdtrain dataset download` and with
+   curl doing the same steps (look up the name, list the files,
+   `curl -o`); it prints MB/s of each, the ratio pdtrain/curl and
+   pdtrain's peak RSS;
 2. repeats the pdtrain round trip at other sizes (default 1 and 4 GiB)
    to show whether peak RSS stays flat;
 3. packs a folder (default 500 MB: half CSV text, half random binary)
    with pdtrain's packer and with `tar -czf`, and prints the time ratio.
 
-Each comparison runs --repeat times, alternating the tools, and keeps
-the best time of each. `--round-trip 5GiB` only runs the pdtrain round
-trip at that size and checks the sha256 at both ends.
+pdtrain checks the sha256 of every transfer and curl does not, so a
+second anchor adds `sha256sum` to curl: of the file before the upload
+(its digest goes to finalize, as pdtrain's does) and of the downloaded
+file after the download.
+
+Each comparison runs --repeat rounds; the tools take turns at going
+first. The ratio printed is the median of the per-round ratios, so
+rounds slowed by other work on the machine count for both tools.
+`--round-trip 5GiB` only runs the pdtrain round trip at that size and
+checks the sha256 at both ends.
 
 Usage: .venv/bin/python benchmarks/transfer.py [--work DIR]
 """
@@ -29,7 +39,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
+from statistics import median
 
 import requests
 
@@ -139,9 +151,17 @@ class Bench:
         command = [PDTRAIN, "-q", "dataset", "download", name]
         return timed(command + ["--output", str(output)], self.env)
 
-    def curl_upload(self, path):
+    def curl_upload(self, path, checked=False):
+        """Upload path as pdtrain does, with curl sending the bytes.
+
+        checked: hash the file with sha256sum first and send the digest
+        to finalize, which then checks it, as pdtrain's finalize does.
+        """
         name = self.fresh_name()
         started = time.monotonic()
+        entry = {"path": path.name, "size_bytes": path.stat().st_size}
+        if checked:
+            entry["sha256"] = sha256sum(path)
         presign = self.server.call(
             "POST",
             "/v1/datasets/presign",
@@ -160,16 +180,21 @@ class Bench:
             json={
                 "dataset_id": presign["dataset_id"],
                 "version": presign["version"],
-                "size_bytes": path.stat().st_size,
+                "size_bytes": entry["size_bytes"],
                 "num_files": 1,
+                "files": [entry],
             },
         )
         return name, time.monotonic() - started
 
-    def curl_download(self, name, output):
+    def curl_download(self, name, output, checked=False):
+        """Download dataset name as pdtrain does, with curl -o.
+
+        checked: run sha256sum on the file afterwards and compare.
+        """
+        started = time.monotonic()
         dataset = self.server.call("GET", f"/v1/datasets?name={name}")
         dataset_id = dataset["items"][0]["id"]
-        started = time.monotonic()
         listing = self.server.call(
             "GET", f"/v1/datasets/{dataset_id}/versions/1/download"
         )
@@ -180,6 +205,8 @@ class Bench:
             ["curl", "-sf", "-o", str(target), item["download_url"]],
             check=True,
         )
+        if checked and item.get("sha256") not in (None, sha256sum(target)):
+            raise RuntimeError(f"curl's copy of {name} has another sha256")
         return time.monotonic() - started
 
     def delete(self, name):
@@ -191,22 +218,32 @@ class Bench:
         )
 
 
+def sha256sum(path: Path) -> str:
+    """Return the sha256 of path as computed by coreutils' sha256sum."""
+    result = subprocess.run(
+        ["sha256sum", str(path)], check=True, capture_output=True, text=True
+    )
+    return result.stdout.split()[0]
+
+
 def make_random_file(path: Path, size: int) -> str:
-    """Write size random bytes to path (reused if present); return sha256."""
-    digest = hashlib.sha256()
-    if path.exists() and path.stat().st_size == size:
-        with open(path, "rb") as handle:
-            while block := handle.read(16 * MIB):
-                digest.update(block)
-        return digest.hexdigest()
-    with open(path, "wb") as handle:
-        remaining = size
-        while remaining:
-            block = os.urandom(min(64 * MIB, remaining))
-            digest.update(block)
-            handle.write(block)
-            remaining -= len(block)
-    return digest.hexdigest()
+    """Write a ZIP of about size bytes to path (reused if present).
+
+    The archive contains one stored (uncompressed) member of random bytes;
+    returns the archive's sha256.
+    """
+    if path.exists():
+        return file_sha256(path)
+    partial = path.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as bundle:
+        with bundle.open("weights.bin", "w", force_zip64=True) as member:
+            remaining = size
+            while remaining:
+                block = os.urandom(min(64 * MIB, remaining))
+                member.write(block)
+                remaining -= len(block)
+    partial.rename(path)
+    return file_sha256(path)
 
 
 def file_sha256(path: Path) -> str:
@@ -217,55 +254,65 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_pdtrain(bench: Bench, path: Path, best: dict) -> float:
-    """Time one pdtrain upload and download; return the peak RSS."""
-    os.sync()
-    name, seconds, peak_up = bench.pdtrain_upload(path)
-    best["pdtrain up"] = min(best["pdtrain up"], seconds)
-    out = bench.work / "out-pdtrain"
-    os.sync()
-    seconds, peak_down = bench.pdtrain_download(name, out)
-    best["pdtrain down"] = min(best["pdtrain down"], seconds)
-    shutil.rmtree(out)
-    bench.delete(name)
-    return max(peak_up, peak_down)
+def random_file_path(work: Path, size: int) -> Path:
+    return work / f"random-{size}.zip"
 
 
-def run_curl(bench: Bench, path: Path, best: dict) -> None:
+TOOLS = ("pdtrain", "curl", "curl+sha256sum")
+
+
+def run_tool(bench: Bench, tool: str, path: Path, times: dict) -> float:
+    """Time one upload and download with tool; return pdtrain's peak RSS."""
+    checked = tool == "curl+sha256sum"
+    out = bench.work / "out-bench"
     os.sync()
-    name, seconds = bench.curl_upload(path)
-    best["curl up"] = min(best["curl up"], seconds)
-    out = bench.work / "out-curl"
+    if tool == "pdtrain":
+        name, up, peak_up = bench.pdtrain_upload(path)
+    else:
+        name, up = bench.curl_upload(path, checked)
     os.sync()
-    seconds = bench.curl_download(name, out)
-    best["curl down"] = min(best["curl down"], seconds)
+    if tool == "pdtrain":
+        down, peak_down = bench.pdtrain_download(name, out)
+    else:
+        down, peak_down = bench.curl_download(name, out, checked), 0.0
+    times[tool, "up"].append(up)
+    times[tool, "down"].append(down)
     shutil.rmtree(out)
     bench.delete(name)
+    return max(peak_up if tool == "pdtrain" else 0.0, peak_down)
+
+
+def ratios(ours: list, theirs: list) -> list:
+    """Return each round's rate ratio, pdtrain / anchor."""
+    return [anchor / own for own, anchor in zip(ours, theirs, strict=True)]
 
 
 def compare_transfers(bench: Bench, path: Path, repeat: int):
-    """Time both tools, taking turns at going first (the disk's
-    writeback of one run can slow the next); print the best of each."""
+    """Time the tools in rounds, each round in another order (the disk's
+    writeback of one run can slow the next); print median ratios."""
     size = path.stat().st_size
-    best = dict.fromkeys(
-        ("pdtrain up", "curl up", "pdtrain down", "curl down"), 1e9
-    )
+    times = {(tool, kind): [] for tool in TOOLS for kind in ("up", "down")}
     rss = 0.0
     for attempt in range(repeat):
-        if attempt % 2:
-            run_curl(bench, path, best)
-        rss = max(rss, run_pdtrain(bench, path, best))
-        if not attempt % 2:
-            run_curl(bench, path, best)
-        say(f"  run {attempt + 1} of {repeat} done")
-    rate = {label: size / MB / seconds for label, seconds in best.items()}
-    say(f"Transfer of {size / GIB:.2f} GiB, best of {repeat}:")
+        shift = attempt % len(TOOLS)
+        for tool in TOOLS[shift:] + TOOLS[:shift]:
+            rss = max(rss, run_tool(bench, tool, path, times))
+        load = os.getloadavg()[0]
+        say(f"  round {attempt + 1} of {repeat} done (load {load:.1f})")
+    say(f"Transfer of {size / GIB:.2f} GiB, {repeat} rounds, medians:")
     for kind in ("up", "down"):
-        ours, theirs = rate[f"pdtrain {kind}"], rate[f"curl {kind}"]
-        say(
-            f"  {kind:>4}load  pdtrain {ours:7.1f} MB/s  curl {theirs:7.1f} "
-            f"MB/s  ratio {ours / theirs:.2f}x"
-        )
+        ours = times["pdtrain", kind]
+        line = f"  {kind:>4}load  pdtrain {size / MB / median(ours):6.1f} MB/s"
+        for anchor in TOOLS[1:]:
+            theirs = times[anchor, kind]
+            line += (
+                f"  {anchor} {size / MB / median(theirs):6.1f} MB/s "
+                f"ratio {median(ratios(ours, theirs)):.2f}x"
+            )
+        say(line)
+        per_round = ratios(ours, times["curl", kind])
+        listed = " ".join(f"{ratio:.2f}" for ratio in per_round)
+        say(f"        per-round ratios to curl: {listed}")
     say(f"  pdtrain peak RSS {rss:.1f} MiB")
 
 
@@ -369,18 +416,18 @@ def main():
     try:
         if args.round_trip:
             size = parse_size(args.round_trip)
-            path = work / f"random-{size}.bin"
+            path = random_file_path(work, size)
             ok, _ = round_trip(bench, path, make_random_file(path, size))
             return 0 if ok else 1
         if not args.skip_transfer:
             size = parse_size(args.size)
-            path = work / f"random-{size}.bin"
+            path = random_file_path(work, size)
             make_random_file(path, size)
             compare_transfers(bench, path, args.repeat)
             say("pdtrain round trips (peak RSS should stay flat):")
             for text in filter(None, args.rss_sizes.split(",")):
                 extra = parse_size(text)
-                extra_path = work / f"random-{extra}.bin"
+                extra_path = random_file_path(work, extra)
                 digest = make_random_file(extra_path, extra)
                 round_trip(bench, extra_path, digest)
         if not args.skip_pack:

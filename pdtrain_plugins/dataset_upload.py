@@ -137,7 +137,7 @@ class UploadDataset(command.ShowOne):
     those formats parsed too. A file that fails leaves no version, and
     the error names the file and the line or member at fault.
 
-    When the latest version already holds the same file (same name,
+    When the latest version already has the same file (same name,
     size and sha256), nothing is uploaded and that version is shown;
     --force uploads a new version anyway.
     """

@@ -210,8 +210,12 @@ def test_dataset_upload_directory_with_bad_member_fails(cli, tmp_path):
 def test_dataset_description_is_kept_per_version(cli, tmp_path):
     path = write(tmp_path / "rows.csv", CSV_TEXT)
     cli.json("dataset", "upload", path, "--name", "r", "--description", "one")
-    cli.json("dataset", "upload", path, "--name", "r", "--description", "two")
-    cli.json("dataset", "upload", path, "--name", "r")
+    # The same file again makes a new version only with --force.
+    cli.json(
+        "dataset", "upload", path, "--name", "r", "--description", "two",
+        "--force",
+    )  # fmt: skip
+    cli.json("dataset", "upload", path, "--name", "r", "--force")
 
     first = cli.json("dataset", "show", "r:1")
     second = cli.json("dataset", "show", "r:v2")

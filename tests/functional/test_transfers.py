@@ -45,7 +45,7 @@ def partials(folder):
 
 
 def test_multipart_upload_resumes_after_network_drop(pcli, proxy, tmp_path):
-    data = tmp_path / "big.bin"
+    data = tmp_path / "big.csv"
     digest = write_random(data, SEVEN_PARTS)
     proxy.add(is_part_put, "reset", after=3)
 
@@ -64,11 +64,11 @@ def test_multipart_upload_resumes_after_network_drop(pcli, proxy, tmp_path):
     assert sent_before == 3
     assert sent_after == 4
     assert second["version"] == 1
-    assert sha256_of(tmp_path / "out" / "big.bin") == digest
+    assert sha256_of(tmp_path / "out" / "big.csv") == digest
 
 
 def test_multipart_upload_resumes_after_ctrl_c(pcli, proxy, tmp_path):
-    data = tmp_path / "big.bin"
+    data = tmp_path / "big.csv"
     digest = write_random(data, SEVEN_PARTS)
     # Parts after the second hang in the proxy until the CLI is stopped.
     proxy.add(is_part_put, "delay", after=2, seconds=5)
@@ -92,11 +92,11 @@ def test_multipart_upload_resumes_after_ctrl_c(pcli, proxy, tmp_path):
     assert stopped.returncode == 130
     assert resumed["version"] == 1
     assert sent_after == 5
-    assert sha256_of(tmp_path / "out" / "big.bin") == digest
+    assert sha256_of(tmp_path / "out" / "big.csv") == digest
 
 
 def test_download_resumes_after_cut_off(pcli, proxy, tmp_path):
-    data = tmp_path / "rows.bin"
+    data = tmp_path / "rows.csv"
     digest = write_random(data, 3 * MIB)
     pcli.json("dataset", "upload", data, "--name", "rows")
     proxy.add(is_object_get, "pass", times=1, cut_after=MIB)
@@ -108,11 +108,11 @@ def test_download_resumes_after_cut_off(pcli, proxy, tmp_path):
     assert ranges[0] is None
     assert ranges[1].startswith("bytes=")
     assert int(ranges[1][len("bytes=") : -1]) > 0
-    assert sha256_of(tmp_path / "out" / "rows.bin") == digest
+    assert sha256_of(tmp_path / "out" / "rows.csv") == digest
 
 
 def test_download_resumes_on_next_run(pcli, proxy, tmp_path):
-    data = tmp_path / "rows.bin"
+    data = tmp_path / "rows.csv"
     digest = write_random(data, 3 * MIB)
     pcli.json("dataset", "upload", data, "--name", "rows")
     out = tmp_path / "out"
@@ -120,7 +120,7 @@ def test_download_resumes_on_next_run(pcli, proxy, tmp_path):
     proxy.add(is_object_get, "reset")
 
     first = pcli("dataset", "download", "rows", "--output", out)
-    saved_after_first = (out / "rows.bin").exists()
+    saved_after_first = (out / "rows.csv").exists()
     kept = partials(out)
     proxy.clear()
     second = pcli("dataset", "download", "rows", "--output", out)
@@ -132,14 +132,14 @@ def test_download_resumes_on_next_run(pcli, proxy, tmp_path):
     assert len(kept) == 1
     assert second.returncode == 0, second.stderr
     assert ranges == [f"bytes={MIB}-"]
-    assert sha256_of(out / "rows.bin") == digest
+    assert sha256_of(out / "rows.csv") == digest
     assert partials(out) == []
 
 
 def test_download_of_truncated_body_fails_and_saves_nothing(
     pcli, proxy, tmp_path
 ):
-    data = tmp_path / "rows.bin"
+    data = tmp_path / "rows.csv"
     write_random(data, 2 * MIB)
     pcli.json("dataset", "upload", data, "--name", "rows")
     out = tmp_path / "out"
@@ -149,9 +149,9 @@ def test_download_of_truncated_body_fails_and_saves_nothing(
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "rows.bin" in result.stderr
+    assert "rows.csv" in result.stderr
     assert "nothing was saved" in result.stderr
-    assert not (out / "rows.bin").exists()
+    assert not (out / "rows.csv").exists()
     assert not out.exists() or partials(out) == []
 
 
@@ -180,7 +180,7 @@ def test_multipart_upload_renews_expired_urls(expiring_server, cli, tmp_path):
     # others is past its 2 s by the time the second part reaches the
     # server.
     proxy.add(is_part_put, "delay", seconds=1.5)
-    data = tmp_path / "big.bin"
+    data = tmp_path / "big.csv"
     digest = write_random(data, 2 * PART + 100)
 
     try:
@@ -195,12 +195,12 @@ def test_multipart_upload_renews_expired_urls(expiring_server, cli, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "expired or was refused; renewing" in result.stderr
     assert download.returncode == 0, download.stderr
-    assert sha256_of(tmp_path / "out" / "big.bin") == digest
+    assert sha256_of(tmp_path / "out" / "big.csv") == digest
 
 
 @pytest.mark.parametrize("size", [1000, SEVEN_PARTS], ids=["post", "parts"])
 def test_upload_keeps_odd_file_names(pcli, tmp_path, size):
-    name = "my data+100% ünïcode.bin"
+    name = "my data+100% ünïcode.csv"
     data = tmp_path / name
     digest = write_random(data, size)
 
@@ -215,7 +215,7 @@ def test_upload_keeps_odd_file_names(pcli, tmp_path, size):
 
 
 def test_upload_and_download_zero_byte_file(pcli, tmp_path):
-    empty = tmp_path / "empty.bin"
+    empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
 
     uploaded = pcli.json("dataset", "upload", empty, "--name", "empty")
@@ -225,11 +225,11 @@ def test_upload_and_download_zero_byte_file(pcli, tmp_path):
 
     assert uploaded["size_bytes"] == 0
     assert downloaded.returncode == 0, downloaded.stderr
-    assert (tmp_path / "o" / "empty.bin").read_bytes() == b""
+    assert (tmp_path / "o" / "empty.jsonl").read_bytes() == b""
 
 
 def test_upload_retries_5xx_then_succeeds(pcli, proxy, tmp_path):
-    data = tmp_path / "rows.bin"
+    data = tmp_path / "rows.csv"
     write_random(data, 1000)
     proxy.add(
         is_object_post, "status", times=2, status=503,
@@ -243,12 +243,12 @@ def test_upload_retries_5xx_then_succeeds(pcli, proxy, tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["version"] == 1
     assert proxy.count(is_object_post) == 3
-    assert result.stderr.count("Retrying POST of rows.bin") == 2
+    assert result.stderr.count("Retrying POST of rows.csv") == 2
     assert elapsed >= 2.0  # two Retry-After waits of 1 s
 
 
 def test_multipart_part_retries_5xx(pcli, proxy, tmp_path):
-    data = tmp_path / "big.bin"
+    data = tmp_path / "big.csv"
     digest = write_random(data, 2 * PART + 7)
     proxy.add(is_part_put, "status", times=1, status=500)
 
@@ -257,11 +257,11 @@ def test_multipart_part_retries_5xx(pcli, proxy, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert proxy.count(is_part_put) == 4
-    assert sha256_of(tmp_path / "out" / "big.bin") == digest
+    assert sha256_of(tmp_path / "out" / "big.csv") == digest
 
 
 def test_upload_4xx_is_not_retried(pcli, proxy, tmp_path):
-    data = tmp_path / "rows.bin"
+    data = tmp_path / "rows.csv"
     write_random(data, 1000)
     proxy.add(is_object_post, "status", status=400, detail="form is broken")
 

@@ -13,8 +13,14 @@ PART = 5 * MIB
 
 
 def write_random(path, size):
-    """Write size random bytes to path; return their sha256."""
-    data = os.urandom(size)
+    """Write size bytes of random CSV text to path; return their sha256.
+
+    Dataset uploads are validated by content, so the bytes form a
+    one-column CSV file: a header, then lines of random hex digits.
+    """
+    digits = os.urandom(size // 2 + 1).hex()
+    lines = [digits[i : i + 63] for i in range(0, len(digits), 63)]
+    data = ("data\n" + "\n".join(lines)).encode()[:size]
     path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
 

@@ -2,12 +2,16 @@
 
 import asyncio
 import hashlib
+import os
+import threading
 
 import pytest
 
 from pdtrain_core import transfer_settings
 from pdtrain_core.bodies import FileSlice, MultipartFormBody
 from pdtrain_core.exceptions import UsageError
+from pdtrain_core.hashing import BUFFER_COUNT, ThreadedSha256
+from pdtrain_core.multipart import FileHasher
 from pdtrain_orchestrator.api.ranged_file import (
     RangeNotSatisfiable,
     parse_range,
@@ -30,6 +34,32 @@ def test_file_slice_sends_its_range_and_hashes_it(tmp_path):
     assert sent == path.read_bytes()[1000:601_000]
     assert body.digest.hexdigest() == hashlib.sha256(sent).hexdigest()
     assert sum(seen) == 600_000
+
+
+def test_file_hasher_hashes_whole_file_past_block_ends(tmp_path):
+    path = tmp_path / "data.bin"
+    content = os.urandom(3 * 1024 * 1024 + 7)
+    path.write_bytes(content)
+
+    digest = FileHasher(path, threading.Event()).result()
+
+    assert digest == hashlib.sha256(content).hexdigest()
+
+
+def test_threaded_sha256_reuses_buffers_in_order():
+    content = os.urandom(5 * 1024 * 1024 + 11)
+    hasher = ThreadedSha256()
+    buffer_ids = set()
+
+    for start in range(0, len(content), 1000 * 1000):
+        block = content[start : start + 1000 * 1000]
+        buffer = hasher.take()
+        buffer_ids.add(id(buffer))
+        buffer[: len(block)] = block
+        hasher.submit(buffer, len(block))
+
+    assert hasher.hexdigest() == hashlib.sha256(content).hexdigest()
+    assert len(buffer_ids) <= BUFFER_COUNT
 
 
 def test_file_slice_rewind_takes_back_progress(tmp_path):
