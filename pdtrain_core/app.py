@@ -12,7 +12,7 @@ import typing
 
 from cliff import app
 
-from pdtrain_core import __version__, config, plugins, terminal
+from pdtrain_core import __version__, config, plugins, spinner, terminal
 from pdtrain_core.exceptions import (
     PdtrainError,
     RunFailed,
@@ -192,6 +192,7 @@ class PdtrainApp(app.App):
         handler.setFormatter(
             _ConsoleFormatter(self.CONSOLE_MESSAGE_FORMAT, self.stderr)
         )
+        handler.addFilter(spinner.HideSpinnerFilter())
         return handler
 
     # -- settings and client -------------------------------------------
@@ -219,6 +220,9 @@ class PdtrainApp(app.App):
         """Return the API client, starting the local server if needed."""
         if self._client is None:
             self._client = self._make_client()
+            quiet = self.options.verbose_level == 0
+            if spinner.allowed(self.stderr, quiet=quiet):
+                self._client.on_request = spinner.RequestSpinner(self.stderr)
         return self._client
 
     def _make_client(self) -> "Client":

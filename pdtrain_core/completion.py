@@ -88,18 +88,47 @@ class LiveValues:
             self._cache[kind] = (self._clock(), values)
 
 
-def _run_ids(client):
-    return [str(run["id"]) for run in client.list_runs(limit=FETCH_LIMIT)]
+def _run_refs(client):
+    """Return run ids and run names, which every run command accepts."""
+    found = client.list_runs(limit=FETCH_LIMIT)
+    ids = [str(run["id"]) for run in found]
+    return ids + _names(found)
 
 
 def _names(items):
     return sorted({str(item["name"]) for item in items if item.get("name")})
 
 
+def _bundle_refs(client):
+    """Return bundle names and "name:N" for each listed version."""
+    found = client.list_bundles(limit=FETCH_LIMIT)
+    versions = {
+        f"{item['name']}:{item['version']}"
+        for item in found
+        if item.get("name") and item.get("version") is not None
+    }
+    return _names(found) + sorted(versions)
+
+
+def _dataset_refs(client):
+    """Return dataset names and "name:N" for each of their versions."""
+    found = client.list_datasets(limit=FETCH_LIMIT)
+    versions = set()
+    for item in found:
+        numbers = [v.get("version") for v in item.get("versions") or ()]
+        numbers.append(item.get("current_version"))
+        versions.update(
+            f"{item['name']}:{number}"
+            for number in numbers
+            if item.get("name") and number is not None
+        )
+    return _names(found) + sorted(versions)
+
+
 _FETCHERS = {
-    "runs": _run_ids,
-    "bundles": lambda client: _names(client.list_bundles(limit=FETCH_LIMIT)),
-    "datasets": lambda client: _names(client.list_datasets(limit=FETCH_LIMIT)),
+    "runs": _run_refs,
+    "bundles": _bundle_refs,
+    "datasets": _dataset_refs,
 }
 
 
@@ -188,8 +217,15 @@ class Completer:
         action = _action_for_next_word(parser, args)
         if action is None:
             return []
+        channel = ""
+        if action.metavar == "<[channel=]dataset>" and "=" in prefix:
+            # "--dataset train=ir" completes the reference after "=".
+            channel, _, prefix = prefix.partition("=")
+            channel += "="
         return [
-            value for value in self._values(action) if value.startswith(prefix)
+            channel + value
+            for value in self._values(action)
+            if value.startswith(prefix)
         ]
 
     def _parser_for(self, name):

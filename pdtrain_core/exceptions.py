@@ -36,6 +36,10 @@ class QuotaExceeded(PdtrainError):
     """An upload would not fit the size or storage limits."""
 
 
+class InvalidBundle(PdtrainError):
+    """A bundle is unsafe or incomplete, found before or after upload."""
+
+
 class ServerUnavailable(PdtrainError):
     """The orchestrator-api cannot be reached."""
 
@@ -43,10 +47,22 @@ class ServerUnavailable(PdtrainError):
         message = (
             f"Cannot reach the orchestrator at {url}"
             + (f" ({reason})" if reason else "")
-            + ": start it with `pdtrain server start` or check --api-url"
+            + f": {_unavailable_hint(reason)}"
         )
         super().__init__(message)
         self.url = url
+
+
+def _unavailable_hint(reason):
+    """Return what to do about a failed connection, by its cause."""
+    if reason.startswith("no response within"):
+        return (
+            "retry, or raise PDTRAIN_TIMEOUT (seconds) if the server is "
+            "busy"
+        )
+    if reason in ("connection reset", "connection closed mid-response"):
+        return "retry the command; if it keeps failing, check the server log"
+    return "start it with `pdtrain server start` or check --api-url"
 
 
 class RunEnded(PdtrainError):
@@ -139,8 +155,25 @@ class Invalid(ApiError):
     """The server rejected the request body or parameters (400 or 422)."""
 
 
+class QuotaRejected(ApiError, QuotaExceeded):
+    """The server rejected an upload over a storage limit (HTTP 413)."""
+
+    def __init__(self, status, detail, code=None):
+        super().__init__(status, detail, code)
+        hint = (
+            "free space (`pdtrain quota` lists the largest items) or ask "
+            "the server's operator to raise the limit"
+        )
+        self.args = (f"{self.args[0]}: {hint}",)
+
+
 class ServerError(ApiError):
     """The server failed while handling the request (5xx)."""
+
+    def __init__(self, status, detail, code=None):
+        super().__init__(status, detail, code)
+        hint = "the server failed; retry later or check the server log"
+        self.args = (f"{self.args[0]}: {hint}",)
 
 
 _STATUS_CLASSES = {
@@ -149,6 +182,7 @@ _STATUS_CLASSES = {
     403: Unauthorized,
     404: NotFound,
     409: Conflict,
+    413: QuotaRejected,
     422: Invalid,
 }
 

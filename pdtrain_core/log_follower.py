@@ -6,6 +6,9 @@ exactly where it stopped, even after a reconnect. Without it, requests
 fetch the latest events and drop those already printed, by timestamp
 and by count of identical lines within one millisecond; a burst of
 more than FALLBACK_LIMIT lines between two requests loses the excess.
+
+Filters (time, stream, a --grep pattern) run on the server when it
+lists the matching capability and in the client otherwise.
 """
 
 import collections
@@ -31,18 +34,42 @@ class LogQuery:
     tail: print the last N lines first; None prints from the first line.
     start_time: epoch milliseconds; earlier lines are left out.
     stream: "stdout" or "stderr"; None keeps both.
+    pattern: lines whose message it finds (re.search) are kept.
     """
 
     tail: int | None = None
     start_time: int | None = None
     stream: str | None = None
+    pattern: re.Pattern | None = None
 
     def keeps(self, event) -> bool:
+        """Return True when event passes every filter."""
+        return self.in_window(event) and self.matches(event)
+
+    def in_window(self, event) -> bool:
         """Return True when event passes the time and stream filters."""
         if self.stream and event.get("stream", "stdout") != self.stream:
             return False
         stamp = event.get("timestamp") or 0
         return self.start_time is None or stamp >= self.start_time
+
+    def matches(self, event) -> bool:
+        """Return True when there is no pattern or the message matches."""
+        if self.pattern is None:
+            return True
+        return bool(self.pattern.search(str(event.get("message", ""))))
+
+
+def compile_grep(text: str, ignore_case: bool = False) -> re.Pattern:
+    """Compile a --grep pattern, raising UsageError when it is invalid."""
+    flags = re.IGNORECASE if ignore_case else 0
+    try:
+        return re.compile(text, flags)
+    except re.error as error:
+        raise UsageError(
+            f"Invalid --grep {text!r}: {error}; pass a Python regular "
+            "expression, such as 'loss|acc' or 'epoch [0-9]+'"
+        ) from None
 
 
 def parse_since(text: str, now=None) -> int:
@@ -83,6 +110,7 @@ class LogFollower:
         self.query = query
         self.use_cursor = use_cursor
         self.server_filters = server_filters
+        self.server_grep = query.pattern is not None and client.has("log_grep")
         self.token = None
         self._last_ms = None
         self._seen_at_last = collections.Counter()
@@ -94,6 +122,11 @@ class LogFollower:
                 kwargs["start_time"] = self.query.start_time
             if self.query.stream:
                 kwargs["stream"] = self.query.stream
+        if self.server_grep:
+            kwargs["grep"] = self.query.pattern.pattern
+            kwargs["ignore_case"] = bool(
+                self.query.pattern.flags & re.IGNORECASE
+            )
         return self.client.get_logs(self.run_id, **kwargs)
 
     def first(self) -> None:
@@ -107,10 +140,18 @@ class LogFollower:
                 self.token = FIRST_TOKEN
             self.poll()
             return
+        if self.use_cursor and self._local_checks():
+            self._scan_tail()
+            return
         limit = self.query.tail if self.query.tail is not None else None
         # Servers reject limit=0, so a tail of 0 still fetches one event
         # to learn the cursor and the newest timestamp.
-        body = self._get(max(limit or FALLBACK_LIMIT, 1))
+        count = max(limit or FALLBACK_LIMIT, 1)
+        if self._local_checks():
+            # NOTE: without a cursor only the last FALLBACK_LIMIT events
+            # can be searched for the `tail` that match.
+            count = max(count, FALLBACK_LIMIT)
+        body = self._get(count)
         events = self._kept(body.get("events", []))
         self.token = body.get("next_token")
         self._remember(body.get("events", []))
@@ -125,7 +166,8 @@ class LogFollower:
             if self.use_cursor and self.token is not None:
                 body = self._get(PAGE_LIMIT, self.token)
                 raw = body.get("events", [])
-                full = len(raw) >= PAGE_LIMIT
+                # `more`: a server-side grep stopped its scan early.
+                full = len(raw) >= PAGE_LIMIT or bool(body.get("more"))
             else:
                 body = self._get(FALLBACK_LIMIT)
                 raw = self._unseen(body.get("events", []))
@@ -138,10 +180,40 @@ class LogFollower:
             if not full:
                 return total
 
+    def _scan_tail(self) -> None:
+        """Emit the last `tail` lines that pass filters the server lacks.
+
+        The last `tail` events on the server may contain fewer matches,
+        so the whole log is read. Each call starts again at the first
+        event and emits only at the end, so a retry repeats no line.
+        """
+        kept = collections.deque(maxlen=self.query.tail)
+        token = FIRST_TOKEN
+        while True:
+            body = self._get(PAGE_LIMIT, token)
+            raw = body.get("events", [])
+            token = body.get("next_token") or token
+            kept.extend(self._kept(raw))
+            if len(raw) < PAGE_LIMIT and not body.get("more"):
+                break
+        self.token = token
+        self._send(list(kept))
+
+    def _local_checks(self):
+        """Return the filters that the server does not apply."""
+        checks = []
+        windowed = self.query.start_time is not None or self.query.stream
+        if windowed and not self.server_filters:
+            checks.append(self.query.in_window)
+        if self.query.pattern is not None and not self.server_grep:
+            checks.append(self.query.matches)
+        return checks
+
     def _kept(self, events):
-        if self.server_filters:
+        checks = self._local_checks()
+        if not checks:
             return events
-        return [event for event in events if self.query.keeps(event)]
+        return [e for e in events if all(check(e) for check in checks)]
 
     def _send(self, events) -> None:
         if events:

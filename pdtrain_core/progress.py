@@ -10,6 +10,7 @@ import contextlib
 import threading
 import time
 
+from pdtrain_core import spinner
 from pdtrain_core.formatting import human_size
 
 
@@ -26,7 +27,7 @@ def progress_bar(label, total, stream, quiet=False, verb="Transferred"):
     if quiet:
         yield lambda count: None
     elif is_terminal(stream):
-        with _rich_bar(label, total, stream) as advance:
+        with spinner.suppressed(), _rich_bar(label, total, stream) as advance:
             yield advance
     else:
         with _summary_line(label, stream, verb) as advance:

@@ -1,8 +1,10 @@
-"""Parse and resolve bundle and dataset references.
+"""Parse and resolve bundle, dataset and run references.
 
-A reference is an id, ``name`` (latest), ``name:latest``, ``name:N`` or
-``name:vN``. Names are resolved through the list endpoints, so this also
-works against servers that look things up only by id.
+A bundle or dataset reference is an id, ``name`` (latest),
+``name:latest``, ``name:N`` or ``name:vN``. A run reference is an id, a
+unique id prefix or a run name. Names are resolved through the list
+endpoints, so this also works against servers that look things up only
+by id.
 """
 
 import dataclasses
@@ -20,6 +22,9 @@ _UUID = re.compile(
 )
 _VERSION = re.compile(r"^v?(\d+)$", re.IGNORECASE)
 _MAX_LISTED = 10
+# The shortest run id prefix that is looked up, as in git.
+MIN_ID_PREFIX = 4
+_MAX_CANDIDATES = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +85,7 @@ def resolve_bundle(client, text: str) -> dict:
     candidates = client.list_bundles(name=ref.name)
     if not candidates:
         if ref.may_be_id:
-            found = _try_id(client.get_bundle, ref)
+            found = _try_id(client.get_bundle, ref.text)
             if found is not None:
                 return found
         names = [b.get("name") for b in client.list_bundles()]
@@ -120,16 +125,17 @@ def resolve_dataset(client, text: str) -> tuple[dict, int | None]:
         dataset = _get_by_id(client.get_dataset, ref, "Dataset")
         return dataset, dataset.get("current_version")
     matches = client.list_datasets(name=ref.name)
-    if not matches:
-        dataset = _try_id(client.get_dataset, ref) if ref.may_be_id else None
-        if dataset is None:
-            names = [d.get("name") for d in client.list_datasets()]
-            raise InvalidReference(
-                f"Dataset {ref.name!r} not found; datasets: {_listing(names)}"
-            )
-        return dataset, dataset.get("current_version")
-    # The list may be a summary; the object carries the version list.
-    dataset = client.get_dataset(matches[0]["id"])
+    if matches:
+        # The list may be a summary; the object carries the version list.
+        dataset = client.get_dataset(matches[0]["id"])
+    else:
+        # "ID" and "ID:N" name a dataset by id.
+        dataset = _try_id(client.get_dataset, ref.name)
+    if dataset is None:
+        names = [d.get("name") for d in client.list_datasets()]
+        raise InvalidReference(
+            f"Dataset {ref.name!r} not found; datasets: {_listing(names)}"
+        )
     version = _dataset_version(dataset, ref)
     LOG.info(
         "%s resolved to dataset %s version %s", text, dataset["id"], version
@@ -158,8 +164,76 @@ def _get_by_id(getter, ref, kind):
         raise InvalidReference(f"{kind} {ref.text!r} not found") from error
 
 
-def _try_id(getter, ref):
+def _try_id(getter, text):
     try:
-        return getter(ref.text)
+        return getter(text)
     except NotFound:
         return None
+
+
+def resolve_run_id(client, text: str) -> str:
+    """Return the id of the run that a reference names.
+
+    The reference is a full run id (used as is), a run name (the newest
+    run of that name wins, with a warning when there are several) or a
+    unique prefix of at least MIN_ID_PREFIX characters of an id. A name
+    wins over an id prefix. Text that matches nothing is returned
+    unchanged, so the server's response, usually 404, reports it.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise InvalidReference(
+            "Invalid run reference '': pass a run id, an id prefix or a "
+            "run name (see `pdtrain run list`)"
+        )
+    if _UUID.match(text):
+        return text
+    if client.has("run_names"):
+        named = client.list_runs(name=text)
+        if named:
+            return _newest_named(named, text)["id"]
+    if len(text) >= MIN_ID_PREFIX:
+        return _by_id_prefix(client, text)
+    return text
+
+
+def _newest_named(runs, name):
+    newest = max(runs, key=lambda run: str(run.get("created_at") or ""))
+    if len(runs) > 1:
+        LOG.warning(
+            "Run name %r matches %d runs; using the newest, %s (created "
+            "%s); pass its id to pick another",
+            name,
+            len(runs),
+            newest["id"],
+            newest.get("created_at"),
+        )
+    else:
+        LOG.info("Run name %r resolved to run %s", name, newest["id"])
+    return newest
+
+
+def _by_id_prefix(client, text):
+    prefix = text.lower()
+    found = [
+        run
+        for run in client.list_runs()
+        if str(run.get("id", "")).lower().startswith(prefix)
+    ]
+    exact = [run for run in found if str(run["id"]).lower() == prefix]
+    if exact or not found:
+        return text
+    if len(found) == 1:
+        LOG.info("Run id prefix %r resolved to run %s", text, found[0]["id"])
+        return found[0]["id"]
+    shown = ", ".join(
+        f"{run['id']} ({run.get('name') or 'no name'})"
+        for run in found[:_MAX_CANDIDATES]
+    )
+    more = len(found) - _MAX_CANDIDATES
+    if more > 0:
+        shown += f" and {more} more"
+    raise InvalidReference(
+        f"Run id prefix {text!r} is ambiguous: it matches {shown}; pass "
+        "more characters of the id"
+    )

@@ -9,13 +9,16 @@ cursor it then carries on after the last line it printed.
 """
 
 import logging
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from pdtrain_core import spinner
 from pdtrain_core.exceptions import (
     PdtrainError,
     ServerError,
     ServerUnavailable,
+    UsageError,
     WaitTimedOut,
 )
 from pdtrain_core.log_follower import LogFollower, LogQuery
@@ -35,9 +38,27 @@ STATUSES = (
 )
 # How long a follower keeps retrying after the server stops responding.
 RECONNECT_SECONDS = 300.0
+RECONNECT_ENV = "PDTRAIN_RECONNECT_SECONDS"
 RETRY_SECONDS = 1.0
 
 __all__ = ["LogFollower", "LogQuery", "Retrier", "follow_logs", "watch"]
+
+
+def reconnect_seconds() -> float:
+    """Return the reconnect window from PDTRAIN_RECONNECT_SECONDS."""
+    text = os.environ.get(RECONNECT_ENV, "")
+    if not text:
+        return RECONNECT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise UsageError(
+            f"Invalid {RECONNECT_ENV}={text!r}: expected seconds, such as "
+            f"{RECONNECT_SECONDS:g}"
+        )
+    return seconds
 
 
 def is_terminal(run) -> bool:
@@ -65,7 +86,7 @@ class Retrier:
     failures the last error is raised.
     """
 
-    window: float = RECONNECT_SECONDS
+    window: float = field(default_factory=reconnect_seconds)
     on_lost: object = None
     on_back: object = None
     sleep: object = time.sleep
@@ -114,6 +135,7 @@ def _timed_out(run_id, timeout, run):
     )
 
 
+@spinner.suppressed()  # status notes and log lines own the terminal
 def watch(
     client,
     run_id,

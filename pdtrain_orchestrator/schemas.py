@@ -160,7 +160,8 @@ class ValidationResult(BaseModel):
 class DatasetFinalizeResponse(BaseModel):
     status: str
     dataset_id: str
-    version: int
+    # None when validation failed, so no version was stored.
+    version: int | None
     validation: ValidationResult
 
 
@@ -169,6 +170,8 @@ class DatasetVersionResponse(BaseModel):
     size_bytes: int
     num_files: int
     archive: str | None
+    description: str | None = None
+    validation: ValidationResult | None = None
     created_at: datetime.datetime
 
 
@@ -264,6 +267,9 @@ class LogsResponse(BaseModel):
     events: list[LogEventResponse]
     next_token: str
     status: str
+    # True when events after next_token were left unread (a grep scan
+    # stopped early, or a full page); ask again at once.
+    more: bool = False
 
 
 class ArtifactFile(BaseModel):
@@ -325,6 +331,12 @@ class StorageUsage(BaseModel):
     max_count: int
 
 
+class ArtifactUsage(StorageUsage):
+    """Artifact storage; no count limit applies, so max_count is null."""
+
+    max_count: int | None = None
+
+
 class QuotaLimits(BaseModel):
     max_single_dataset_size_gb: float
     max_single_bundle_size_mb: float
@@ -339,6 +351,7 @@ class LargestItems(BaseModel):
 class QuotaResponse(BaseModel):
     datasets: StorageUsage
     bundles: StorageUsage
+    artifacts: ArtifactUsage | None = None
     limits: QuotaLimits
     largest: LargestItems | None = None
 

@@ -36,16 +36,23 @@ _pdtrain_complete() {
 complete -o default -F _pdtrain_complete %(prog)s
 """
 
+# compinit autoloads a file named _pdtrain on $fpath as the function
+# _pdtrain, so the file's body must complete at once. Sourced after
+# compinit, the script registers the function instead.
 ZSH_SCRIPT = """\
 #compdef %(prog)s
 # pdtrain completion for zsh
-_pdtrain_complete() {
+_pdtrain() {
     local line="${(j: :)${(@)words[1,CURRENT]}}"
     local -a candidates
     candidates=("${(@f)$(%(prog)s complete --line "$line" 2>/dev/null)}")
     compadd -- ${candidates:#}
 }
-compdef _pdtrain_complete %(prog)s
+if [[ "${funcstack[1]}" == _pdtrain ]]; then
+    _pdtrain "$@"
+else
+    compdef _pdtrain %(prog)s
+fi
 """
 
 SCRIPTS = {"bash": BASH_SCRIPT, "zsh": ZSH_SCRIPT}

@@ -2,9 +2,14 @@
 
 import math
 
-from pdtrain_core import command, formatting, runs
+from pdtrain_core import command, formatting, refs, runs
 from pdtrain_core.exceptions import UsageError
-from pdtrain_core.log_follower import LogFollower, LogQuery, parse_since
+from pdtrain_core.log_follower import (
+    LogFollower,
+    LogQuery,
+    compile_grep,
+    parse_since,
+)
 from pdtrain_plugins.run_wait import interrupted_note, make_retrier
 
 DEFAULT_TAIL = 300
@@ -44,18 +49,28 @@ class ShowLogs(command.Command):
     0 when the run completed, 3 when it failed, 4 when it was stopped
     and 5 when --timeout passed first. The follower resumes after a lost
     connection or a server restart without losing or repeating a line.
+
+    The run is given by its id, a unique id prefix or its name (the
+    newest run of that name). --grep keeps the lines that match a Python
+    regular expression. The server filters when it can, else pdtrain
+    does.
     """
 
     examples = (
         "pdtrain logs RUN_ID --tail 50 --timestamps",
         "pdtrain logs RUN_ID --follow --since 10m --stream stderr",
+        "pdtrain logs my-run --grep 'loss|acc' --ignore-case --follow",
     )
 
     finished_run = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("run_id", metavar="<run-id>", help="run id")
+        parser.add_argument(
+            "run_id",
+            metavar="<run-id>",
+            help="run id, unique id prefix or run name",
+        )
         parser.add_argument(
             "--tail",
             "--lines",
@@ -74,6 +89,18 @@ class ShowLogs(command.Command):
             "--stream",
             choices=("stdout", "stderr"),
             help="only lines the script wrote to this stream",
+        )
+        parser.add_argument(
+            "--grep",
+            metavar="<pattern>",
+            help="only lines that match this Python regular expression "
+            "(re.search), such as 'loss|acc'",
+        )
+        parser.add_argument(
+            "-i",
+            "--ignore-case",
+            action="store_true",
+            help="with --grep: match letters of either case",
         )
         parser.add_argument(
             "--timestamps",
@@ -108,7 +135,15 @@ class ShowLogs(command.Command):
         else:
             tail = DEFAULT_TAIL
         since = parse_since(parsed_args.since) if parsed_args.since else None
-        return LogQuery(tail=tail, start_time=since, stream=parsed_args.stream)
+        pattern = None
+        if parsed_args.grep is not None:
+            pattern = compile_grep(parsed_args.grep, parsed_args.ignore_case)
+        return LogQuery(
+            tail=tail,
+            start_time=since,
+            stream=parsed_args.stream,
+            pattern=pattern,
+        )
 
     def _check(self, parsed_args) -> None:
         if not 0 < parsed_args.interval < math.inf:
@@ -118,6 +153,8 @@ class ShowLogs(command.Command):
             )
         if parsed_args.timeout is not None and not parsed_args.follow:
             raise UsageError("--timeout applies only with --follow")
+        if parsed_args.ignore_case and parsed_args.grep is None:
+            raise UsageError("--ignore-case applies only with --grep")
         if parsed_args.timeout is not None and not parsed_args.timeout >= 0:
             raise UsageError(
                 f"Invalid --timeout {parsed_args.timeout:g}: expected zero "
@@ -128,10 +165,11 @@ class ShowLogs(command.Command):
         self._check(parsed_args)
         query = self._query(parsed_args)
         emit = self._emitter(parsed_args.timestamps)
+        run_id = refs.resolve_run_id(self.client, parsed_args.run_id)
         if not parsed_args.follow:
             follower = LogFollower(
                 self.client,
-                parsed_args.run_id,
+                run_id,
                 emit,
                 query,
                 use_cursor=self.client.has("log_cursor"),
@@ -142,7 +180,7 @@ class ShowLogs(command.Command):
         try:
             self.finished_run = runs.follow_logs(
                 self.client,
-                parsed_args.run_id,
+                run_id,
                 emit,
                 query,
                 interval=parsed_args.interval,
@@ -150,7 +188,7 @@ class ShowLogs(command.Command):
                 retrier=make_retrier(self),
             )
         except KeyboardInterrupt:
-            self.notice(interrupted_note(parsed_args.run_id))
+            self.notice(interrupted_note(run_id))
             raise
         return 0
 

@@ -2,15 +2,17 @@
 
 import logging
 
-from pdtrain_core import command, formatting, runs
+from pdtrain_core import command, formatting, refs, runs
 from pdtrain_core.exceptions import UsageError
 from pdtrain_plugins.run_common import (
     FORMATTERS,
     LIST_COLUMNS,
     add_run_id,
     add_wait_options,
+    check_wait_numbers,
     check_wait_options,
     show_run,
+    with_dataset_names,
 )
 from pdtrain_plugins.run_wait import Waiting
 
@@ -33,6 +35,9 @@ class SubmitRun(Waiting, command.ShowOne):
 
     def take_action(self, parsed_args):
         check_wait_options(parsed_args)
+        parsed_args.run_id = refs.resolve_run_id(
+            self.client, parsed_args.run_id
+        )
         run = self.client.run_action(parsed_args.run_id, "submit")
         if parsed_args.wait:
             run = self.wait(run, parsed_args)
@@ -77,7 +82,14 @@ class ListRun(command.Lister):
 
 
 class ShowRun(command.ShowOne):
-    """Show one run."""
+    """Show one run.
+
+    Inputs show dataset names ("channel=name:version") in tables; in
+    machine formats each input also carries dataset_name. The signed
+    model_url is shortened in tables and whole in machine formats.
+    total_cost_usd is the server's estimate, empty when it has none
+    (local runs).
+    """
 
     examples = (
         "pdtrain run show RUN_ID",
@@ -90,7 +102,11 @@ class ShowRun(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return show_run(self.client.get_run(parsed_args.run_id))
+        parsed_args.run_id = refs.resolve_run_id(
+            self.client, parsed_args.run_id
+        )
+        run = self.client.get_run(parsed_args.run_id)
+        return show_run(with_dataset_names(self.client, run))
 
 
 class WatchRun(Waiting, command.ShowOne):
@@ -113,6 +129,10 @@ class WatchRun(Waiting, command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
+        check_wait_numbers(parsed_args)
+        parsed_args.run_id = refs.resolve_run_id(
+            self.client, parsed_args.run_id
+        )
         run = {"id": parsed_args.run_id}
         return self.result(self.wait(run, parsed_args), parsed_args, True)
 
@@ -137,7 +157,7 @@ class StopRun(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        run_id = parsed_args.run_id
+        run_id = refs.resolve_run_id(self.client, parsed_args.run_id)
         if not parsed_args.yes:
             if not self.app.stdin.isatty():
                 raise UsageError(
@@ -175,4 +195,7 @@ class RefreshRun(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
+        parsed_args.run_id = refs.resolve_run_id(
+            self.client, parsed_args.run_id
+        )
         return show_run(self.client.run_action(parsed_args.run_id, "refresh"))

@@ -2,9 +2,12 @@
 
 import logging
 import math
+import urllib.parse
+
+from cliff import columns as cliff_columns
 
 from pdtrain_core import formatting, hyperparameters
-from pdtrain_core.exceptions import UsageError
+from pdtrain_core.exceptions import NotFound, UsageError
 
 LOG = logging.getLogger(__name__)
 
@@ -71,16 +74,43 @@ FORMATTERS = {
 
 
 class InputsColumn(formatting.ListColumn):
-    """Run inputs: "channel=dataset-id:version" lines in tables."""
+    """Run inputs: "channel=name:version" lines in tables.
+
+    The dataset id stands in for the name when the dataset is gone or
+    the name was not looked up.
+    """
 
     def human_readable(self):
         lines = []
         for item in self._value or ():
             channel = item.get("channel") or "dataset"
-            lines.append(
-                f"{channel}={item.get('dataset_id')}:{item.get('version')}"
-            )
+            dataset = item.get("dataset_name") or item.get("dataset_id")
+            lines.append(f"{channel}={dataset}:{item.get('version')}")
         return "\n".join(lines)
+
+
+class CostColumn(cliff_columns.FormattableColumn):
+    """A cost in US dollars: "$1.23" in tables, the number elsewhere."""
+
+    def human_readable(self):
+        if self._value is None:
+            return ""
+        return f"${self._value:,.2f}"
+
+
+class SignedUrlColumn(cliff_columns.FormattableColumn):
+    """A signed URL: shortened in tables, whole in machine formats.
+
+    The signature makes the URL a few hundred characters long, which
+    would stretch the table; `-f value -c model_url` prints it whole.
+    """
+
+    def human_readable(self):
+        if not self._value:
+            return ""
+        parts = urllib.parse.urlsplit(self._value)
+        name = parts.path.rsplit("/", 1)[-1]
+        return f"{parts.scheme}://{parts.netloc}/.../{name}"
 
 
 class BundleColumn(formatting.ListColumn):
@@ -107,6 +137,28 @@ class TransitionsColumn(formatting.ListColumn):
         return "\n".join(lines)
 
 
+def with_dataset_names(client, run: dict) -> dict:
+    """Return a copy of run whose inputs also carry dataset_name.
+
+    The run object names datasets by id only; one request per distinct
+    dataset finds the names. A deleted dataset keeps just its id.
+    """
+    names = {}
+    for item in run.get("inputs") or ():
+        dataset_id = item.get("dataset_id")
+        if dataset_id and dataset_id not in names:
+            try:
+                names[dataset_id] = client.get_dataset(dataset_id).get("name")
+            except NotFound:
+                LOG.info("Dataset %s of run %s is gone", dataset_id, run["id"])
+                names[dataset_id] = None
+    inputs = [
+        dict(item, dataset_name=names.get(item.get("dataset_id")))
+        for item in run.get("inputs") or ()
+    ]
+    return dict(run, inputs=inputs)
+
+
 def show_run(run):
     """Return (columns, values) with the fields this server sends.
 
@@ -124,12 +176,16 @@ def show_run(run):
         inputs=InputsColumn,
         bundle=BundleColumn,
         transitions=TransitionsColumn,
+        total_cost_usd=CostColumn,
+        model_url=SignedUrlColumn,
     )
     return tuple(names), formatting.row(run, names, formatters)
 
 
 def add_run_id(parser):
-    parser.add_argument("run_id", metavar="<run-id>", help="run id")
+    parser.add_argument(
+        "run_id", metavar="<run-id>", help="run id, id prefix or run name"
+    )
 
 
 def add_wait_options(parser, with_switch=True):

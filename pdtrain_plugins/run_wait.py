@@ -61,7 +61,7 @@ def make_retrier(command) -> runs.Retrier:
     def lost(error):
         command.notice(
             f"Lost the orchestrator ({error}); retrying for up to "
-            f"{runs.RECONNECT_SECONDS:g} s"
+            f"{runs.reconnect_seconds():g} s"
         )
 
     def back():

@@ -23,6 +23,7 @@ CAPABILITIES = (
     "run_transitions",
     "artifact_files",
     "framework_envs",
+    "log_grep",
 )
 
 

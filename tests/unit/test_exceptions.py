@@ -63,7 +63,10 @@ def test_api_error_uses_first_line_of_text_body():
         _response(502, text="Bad gateway\nmore")
     )
 
-    assert str(error) == "Bad gateway (HTTP 502)"
+    assert str(error) == (
+        "Bad gateway (HTTP 502): the server failed; retry later or check "
+        "the server log"
+    )
 
 
 def test_run_failed_message_and_exit_code():
