@@ -62,7 +62,7 @@ def _checked_names(names: list[str]) -> list[str]:
     ]
 
 
-def check_tar(path: Path) -> FileReport:
+def check_tar(path: Path, parse_bytes: int | None = None) -> FileReport:
     """List a tar archive with extract's checks and read its known members."""
     report = FileReport("tar.gz")
     try:
@@ -79,13 +79,13 @@ def check_tar(path: Path) -> FileReport:
             for member in tar:
                 if member.isfile() and member.name in checked:
                     opener = functools.partial(tar.extractfile, member)
-                    _check_member(report, member.name, opener)
+                    _check_member(report, member.name, opener, parse_bytes)
     except (tarfile.TarError, EOFError, OSError) as error:
         report.errors.append(f"is damaged: {error}")
     return report
 
 
-def check_zip(path: Path) -> FileReport:
+def check_zip(path: Path, parse_bytes: int | None = None) -> FileReport:
     """List a ZIP archive with extract's checks and read its known members."""
     report = FileReport("zip")
     try:
@@ -97,7 +97,7 @@ def check_zip(path: Path) -> FileReport:
             _record_members(report, files, set(checked))
             for name in checked:
                 opener = functools.partial(bundle.open, name)
-                _check_member(report, name, opener)
+                _check_member(report, name, opener, parse_bytes)
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         report.errors.append(f"is not a ZIP archive or is damaged ({error})")
     return report
@@ -159,12 +159,14 @@ def _record_members(report, files, checked) -> None:
         report.warnings.append("has no files")
 
 
-def _check_member(report: FileReport, name: str, opener: Opener) -> None:
+def _check_member(
+    report: FileReport, name: str, opener: Opener, parse_bytes: int | None
+) -> None:
     """Read one member with its format's check and merge the findings."""
     kind = file_type(name)
     try:
         with _member_stream(opener, kind) as stream:
-            found = CHECKS[kind](stream)
+            found = CHECKS[kind](stream, parse_bytes)
     except MEMBER_ERRORS as error:
         found = FileReport(kind, errors=[f"cannot be read ({error})"])
     prefix = f"member {name!r}"

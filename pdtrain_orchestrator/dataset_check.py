@@ -23,13 +23,19 @@ ACCEPTED = ("csv", "json", "jsonl", "parquet", "zip", "tar.gz")
 MAX_MESSAGES = 20
 
 
-def check_file(name: str, path: Path) -> FileReport:
-    """Check one stored file by the format its name gives."""
+def check_file(
+    name: str, path: Path, parse_bytes: int | None = None
+) -> FileReport:
+    """Check one stored file by the format its name gives.
+
+    Text files are parsed up to parse_bytes (default
+    dataset_formats.FULL_PARSE_BYTES) and only counted after that.
+    """
     kind = file_type(name)
     if kind == "zip":
-        return check_zip(path)
+        return check_zip(path, parse_bytes)
     if kind == "tar.gz":
-        return check_tar(path)
+        return check_tar(path, parse_bytes)
     if kind not in CHECKS:
         return FileReport(
             kind,
@@ -39,7 +45,7 @@ def check_file(name: str, path: Path) -> FileReport:
             ],
         )
     with open(path, "rb") as stream:
-        return CHECKS[kind](stream)
+        return CHECKS[kind](stream, parse_bytes)
 
 
 def _tabular(reports: list[FileReport]) -> list[FileReport]:
@@ -77,7 +83,9 @@ def _capped(messages: list[str]) -> list[str]:
 
 
 def describe_dataset(
-    files: list[tuple[str, Path]], archive: str | None
+    files: list[tuple[str, Path]],
+    archive: str | None,
+    parse_bytes: int | None = None,
 ) -> dict:
     """Return the validation result of a dataset version's files.
 
@@ -86,13 +94,14 @@ def describe_dataset(
     each message names its file. The metadata has file_type, and
     row_count and column_count where they apply. Counts are summed over
     files and archive members when their column counts agree. Archives
-    add member_count.
+    add member_count. parse_bytes bounds the parse of each text file
+    as in check_file.
     """
     warnings: list[str] = []
     errors: list[str] = []
     reports = []
     for name, path in files:
-        report = check_file(name, path)
+        report = check_file(name, path, parse_bytes)
         warnings.extend(f"{name}: {text}" for text in report.warnings)
         errors.extend(f"{name}: {text}" for text in report.errors)
         reports.append(report)

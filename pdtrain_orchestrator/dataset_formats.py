@@ -11,7 +11,16 @@ import json
 import logging
 from typing import BinaryIO
 
+from pdtrain_orchestrator.dataset_counts import count_csv_records, count_lines
+
 LOG = logging.getLogger(__name__)
+
+# CSV and JSON Lines files are parsed up to this many bytes. Parsing
+# stops after the first row that ends at or past it, and the rest is only
+# counted by line breaks (dataset_counts). The server's
+# `dataset_full_parse_mb` setting replaces it per call. Checks read it
+# when they run, so tests and benchmarks can change it.
+FULL_PARSE_BYTES = 256 * 1024 * 1024
 
 # csv's default limit of 128 Ki characters per field rejects real text
 # datasets; a field past this limit is reported as an error.
@@ -52,23 +61,54 @@ class _BadLine(Exception):
         self.number = number
 
 
-def _utf8_lines(stream: BinaryIO):
-    """Yield the decoded lines of stream, raising _BadLine with its number."""
-    for number, raw in enumerate(stream, 1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _BadLine(number) from None
-        if number == 1:
-            line = line.removeprefix("\ufeff")
-        yield line
+class _Utf8Lines:
+    """Decoded lines of a binary stream and the bytes read so far."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.bytes_read = 0
+
+    def __iter__(self):
+        """Yield each line decoded, raising _BadLine with its number."""
+        for number, raw in enumerate(self.stream, 1):
+            self.bytes_read += len(raw)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _BadLine(number) from None
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            yield line
 
 
-def check_csv(stream: BinaryIO) -> FileReport:
-    """Check that stream is UTF-8 CSV with a header; count rows, columns."""
+def _parse_bound(parse_bytes: int | None) -> int:
+    return FULL_PARSE_BYTES if parse_bytes is None else parse_bytes
+
+
+def _size_text(size: int) -> str:
+    if size % 1024**2 == 0:
+        return f"{size // 1024**2} MiB"
+    return f"{size:,} bytes"
+
+
+def _bound_warning(bound: int) -> str:
+    return (
+        f"only the first {_size_text(bound)} were parsed; rows after that "
+        "were counted by line breaks without checking their content, so "
+        "row_count is an estimate"
+    )
+
+
+def check_csv(stream: BinaryIO, parse_bytes: int | None = None) -> FileReport:
+    """Check that stream is UTF-8 CSV with a header; count rows, columns.
+
+    Rows are parsed up to parse_bytes (default FULL_PARSE_BYTES) and
+    only counted after that.
+    """
     report = FileReport("csv")
     csv.field_size_limit(MAX_CSV_FIELD)
-    reader = csv.reader(_utf8_lines(stream))
+    lines = _Utf8Lines(stream)
+    reader = csv.reader(lines)
     try:
         header = next(reader, None)
         if header is None:
@@ -76,7 +116,14 @@ def check_csv(stream: BinaryIO) -> FileReport:
             return report
         report.column_count = len(header)
         _check_header(header, report)
-        report.row_count = _count_rows(reader, len(header), report)
+        bound = _parse_bound(parse_bytes)
+        report.row_count, stopped = _count_rows(reader, lines, report, bound)
+        # csv.reader reads no further than the row it returned, so the
+        # stream is at a row boundary, outside any quotes.
+        extra = count_csv_records(stream) if stopped else 0
+        if extra:
+            report.row_count += extra
+            report.warnings.append(_bound_warning(bound))
     except _BadLine as error:
         report.errors.append(str(error))
     except csv.Error as error:
@@ -108,8 +155,14 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _count_rows(reader, width: int, report: FileReport) -> int:
+def _count_rows(reader, lines: _Utf8Lines, report: FileReport, bound: int):
+    """Parse rows until one ends at or past bound bytes.
+
+    Returns the row count and whether parsing stopped before the end.
+    """
+    width = report.column_count
     rows = uneven = 0
+    stopped = False
     for row in reader:
         if not row:
             continue
@@ -121,6 +174,9 @@ def _count_rows(reader, width: int, report: FileReport) -> int:
                     f"line {reader.line_num} has {len(row)} fields, the "
                     f"header has {width}"
                 )
+        if lines.bytes_read >= bound:
+            stopped = True
+            break
     if uneven > MAX_ROW_WARNINGS:
         report.warnings.append(
             f"{uneven - MAX_ROW_WARNINGS} more rows have a different "
@@ -128,7 +184,7 @@ def _count_rows(reader, width: int, report: FileReport) -> int:
         )
     if rows == 0:
         report.warnings.append("has a header but no data rows")
-    return rows
+    return rows, stopped
 
 
 class _Columns:
@@ -178,15 +234,24 @@ class _Columns:
             )
 
 
-def check_json(stream: BinaryIO) -> FileReport:
-    """Check that stream is one JSON document; count an array's records."""
+def check_json(
+    stream: BinaryIO, parse_bytes: int | None = None
+) -> FileReport:
+    """Check that stream is one JSON document; count an array's records.
+
+    A document over parse_bytes (default FULL_PARSE_BYTES) or over
+    MAX_JSON_BYTES is not parsed, because json parses a whole document
+    or nothing.
+    """
+    # TODO: a large top-level array could be parsed record by record up
+    # to the bound and its other records counted. Remove once it is.
     report = FileReport("json")
-    data = stream.read(MAX_JSON_BYTES + 1)
-    if len(data) > MAX_JSON_BYTES:
+    limit = min(MAX_JSON_BYTES, _parse_bound(parse_bytes))
+    data = stream.read(limit + 1)
+    if len(data) > limit:
         report.warnings.append(
-            f"is larger than {MAX_JSON_BYTES // 1024**2} MiB, so its "
-            "content was not checked; JSON Lines (.jsonl) is checked at "
-            "any size"
+            f"is larger than {_size_text(limit)}, so its content was not "
+            "checked; JSON Lines (.jsonl) is checked at any size"
         )
         return report
     try:
@@ -219,12 +284,20 @@ def _describe_document(document, report: FileReport) -> None:
     columns.finish(report)
 
 
-def check_jsonl(stream: BinaryIO) -> FileReport:
-    """Check that every line of stream is JSON; stop at the first bad one."""
+def check_jsonl(
+    stream: BinaryIO, parse_bytes: int | None = None
+) -> FileReport:
+    """Check that every line of stream is JSON; stop at the first bad one.
+
+    Lines are parsed up to parse_bytes (default FULL_PARSE_BYTES) and
+    only counted after that.
+    """
     report = FileReport("jsonl")
     columns = _Columns()
-    rows = 0
+    bound = _parse_bound(parse_bytes)
+    rows = bytes_read = 0
     for number, raw in enumerate(stream, 1):
+        bytes_read += len(raw)
         if not raw.strip():
             continue
         try:
@@ -240,6 +313,12 @@ def check_jsonl(stream: BinaryIO) -> FileReport:
             return report
         rows += 1
         columns.add(record)
+        if bytes_read >= bound:
+            extra = count_lines(stream)
+            if extra:
+                rows += extra
+                report.warnings.append(_bound_warning(bound))
+            break
     report.row_count = rows
     if rows == 0:
         report.warnings.append("has no records")
@@ -248,11 +327,14 @@ def check_jsonl(stream: BinaryIO) -> FileReport:
     return report
 
 
-def check_parquet(stream: BinaryIO) -> FileReport:
+def check_parquet(
+    stream: BinaryIO, parse_bytes: int | None = None
+) -> FileReport:
     """Check the Parquet markers, then read the schema and row count.
 
     stream must be seekable. Without pyarrow only the markers are
-    checked, and a warning reports that.
+    checked, and a warning reports that. parse_bytes is not used: only
+    the footer is read, whatever the file's size.
     """
     report = FileReport("parquet")
     head = stream.read(4)

@@ -386,7 +386,9 @@ def finalize_upload(
             session, upload.owner, settings, total, new_dataset
         )
         validation = describe_dataset(
-            [(item.path, item.location) for item in files], body.archive
+            [(item.path, item.location) for item in files],
+            body.archive,
+            settings.dataset_full_parse_bytes,
         )
         if validation["status"] == "failed":
             _reject(session, upload, store, validation)

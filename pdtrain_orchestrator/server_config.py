@@ -228,9 +228,11 @@ LIMIT_FIELDS = {
     "max_dataset_count": _positive_int,
     "max_bundle_storage_gb": _positive_number,
     "max_bundle_count": _positive_int,
+    "max_artifact_storage_gb": _positive_number,
     "max_single_dataset_size_gb": _positive_number,
     "max_single_bundle_size_mb": _positive_number,
     "dataset_retention_days": _non_negative_int,
+    "dataset_full_parse_mb": _positive_int,
 }
 SECTIONS = ("home", "server", "database", "storage", "executor", "limits")
 REQUIRED = {"s3": ("bucket",), "sagemaker": ("region", "role_arn")}

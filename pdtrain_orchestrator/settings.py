@@ -10,6 +10,7 @@ from pdtrain_orchestrator.backend_settings import (
     S3Settings,
     SageMakerSettings,
 )
+from pdtrain_orchestrator.dataset_formats import FULL_PARSE_BYTES
 
 LOG = logging.getLogger(__name__)
 
@@ -48,10 +49,16 @@ class Settings:
     max_dataset_count: int = 1000
     max_bundle_storage_gb: float = 20.0
     max_bundle_count: int = 1000
+    # Reported by the quota and warned about, but not enforced: a run's
+    # model and output are kept even when they pass it.
+    max_artifact_storage_gb: float = 100.0
     max_single_dataset_size_gb: float = 50.0
     max_single_bundle_size_mb: float = 500.0
     # 0 means datasets are kept until deleted; nothing expires them.
     dataset_retention_days: int = 0
+    # MiB of each CSV and JSON Lines file that finalize parses. Past it,
+    # rows are only counted, and a JSON document over it is not parsed.
+    dataset_full_parse_mb: int = FULL_PARSE_BYTES // 1024**2
     # Backends, chosen by the server config file: "local" or "s3" storage
     # (with s3 settings), "local" or "sagemaker" executor.
     storage_backend: str = "local"
@@ -87,9 +94,24 @@ class Settings:
     def max_dataset_bytes(self) -> int:
         return int(self.max_single_dataset_size_gb * 1024**3)
 
+    @property
+    def dataset_full_parse_bytes(self) -> int:
+        return self.dataset_full_parse_mb * 1024**2
+
     def prepare(self) -> None:
-        """Create the home folder (mode 0700) and load the signing secret."""
-        self.home.mkdir(parents=True, exist_ok=True)
+        """Create the home folder (mode 0700) and load the signing secret.
+
+        Folders made on the way to the home are 0700 too: the embedded
+        server's home is $PDTRAIN_HOME/local, and $PDTRAIN_HOME holds the
+        CLI's API keys.
+        """
+        missing = [
+            folder
+            for folder in (self.home, *self.home.parents)
+            if not folder.exists()
+        ]
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o700, exist_ok=True)
         os.chmod(self.home, 0o700)
         if self.secret is None:
             self.secret = load_or_create_secret(self.home / SECRET_FILE)
