@@ -35,6 +35,11 @@ FINALIZE_RATE = 2 * 1024 * 1024
 TIMEOUT_ENV = "PDTRAIN_TIMEOUT"
 RETRIES_ENV = "PDTRAIN_RETRIES"
 DEFAULT_RETRIES = 3
+# Upper bounds of PDTRAIN_TIMEOUT (one day) and PDTRAIN_RETRIES. Larger
+# timeouts overflow the socket layer's time_t, and backoff between
+# retries grows to 2 minutes, so 100 retries already wait for hours.
+MAX_TIMEOUT = 86400.0
+MAX_RETRIES = 100
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 PAGE_SIZE = 100
@@ -88,10 +93,11 @@ def _configured_retries() -> int:
     text = os.environ.get(RETRIES_ENV, "")
     if not text:
         return DEFAULT_RETRIES
-    if not text.isdigit():
+    # isdigit() alone accepts digits such as "²" that int() rejects.
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_RETRIES:
         raise UsageError(
             f"Invalid {RETRIES_ENV}={text!r}: expected a whole number of "
-            f"retries, such as {DEFAULT_RETRIES}"
+            f"retries from 0 to {MAX_RETRIES}, such as {DEFAULT_RETRIES}"
         )
     return int(text)
 
@@ -105,10 +111,10 @@ def configured_timeout() -> float:
         seconds = float(text)
     except ValueError:
         seconds = 0.0
-    if not 0 < seconds < float("inf"):
+    if not 0 < seconds <= MAX_TIMEOUT:
         raise UsageError(
             f"Invalid {TIMEOUT_ENV}={text!r}: expected a positive number "
-            "of seconds, such as 30"
+            f"of seconds up to {MAX_TIMEOUT:g}, such as 30"
         )
     return seconds
 
@@ -513,7 +519,12 @@ class Client:
 
 
 def _quote(value) -> str:
-    return urllib.parse.quote(str(value), safe="")
+    text = urllib.parse.quote(str(value), safe="")
+    # requests drops "." and ".." path segments, so `run show .` would
+    # read the run list; percent-encoded dots stay one segment.
+    if text in (".", ".."):
+        text = text.replace(".", "%2E")
+    return text
 
 
 def _key(item):

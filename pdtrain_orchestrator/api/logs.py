@@ -9,8 +9,9 @@ import asyncio
 import dataclasses
 import json
 import logging
-import re
+import time
 
+import regex
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pdtrain_orchestrator.api.common import get_owned
 from pdtrain_orchestrator.deps import OwnerDep, SessionDep, SettingsDep
-from pdtrain_orchestrator.errors import Invalid
+from pdtrain_orchestrator.errors import Invalid, OrchestratorError
 from pdtrain_orchestrator.models import TERMINAL_STATUSES, LogEvent, Run
 from pdtrain_orchestrator.schemas import LogsResponse
 
@@ -40,9 +41,12 @@ MAX_TOKEN = 2**63 - 1
 # stops early sets `more`, so a follower requests again at once.
 GREP_BATCH = 2000
 GREP_SCAN_MAX = 100_000
-# NOTE: Python's re has no time limit, so a pathological pattern can hold
-# a worker thread; the length limit only bounds the pattern itself.
 MAX_PATTERN = 1000
+# Seconds one grep response may scan, and one line may take to match.
+# Python's re cannot be stopped and holds the GIL, so a pattern such as
+# (a|aa)+$ would stall the whole server. The regex package, in its
+# re-compatible V0 mode, takes a timeout and releases the GIL.
+GREP_SECONDS = 2.0
 
 
 def parse_token(token: str | None) -> int | None:
@@ -73,8 +77,8 @@ class EventFilter:
     start_time: int | None = None
     # "stdout" or "stderr"; None returns both.
     stream: str | None = None
-    # Kept events' messages match this with re.search; None keeps all.
-    pattern: re.Pattern | None = None
+    # Kept events' messages match this with search; None keeps all.
+    pattern: regex.Pattern | None = None
 
 
 @dataclasses.dataclass
@@ -88,7 +92,9 @@ class Page:
     more: bool = False
 
 
-def compile_grep(pattern: str | None, ignore_case: bool) -> re.Pattern | None:
+def compile_grep(
+    pattern: str | None, ignore_case: bool
+) -> regex.Pattern | None:
     """Compile a grep parameter, raising Invalid naming a bad pattern."""
     if pattern is None or pattern == "":
         return None
@@ -97,10 +103,10 @@ def compile_grep(pattern: str | None, ignore_case: bool) -> re.Pattern | None:
             f"invalid grep pattern {pattern[:40]!r}...: it is longer than "
             f"{MAX_PATTERN} characters"
         )
-    flags = re.IGNORECASE if ignore_case else 0
+    flags = regex.V0 | (regex.IGNORECASE if ignore_case else 0)
     try:
-        return re.compile(pattern, flags)
-    except re.error as error:
+        return regex.compile(pattern, flags)
+    except regex.error as error:
         raise Invalid(
             f"invalid grep pattern {pattern!r}: {error}; pass a Python "
             "regular expression"
@@ -159,12 +165,13 @@ def _grep_page(session, run_id, token, limit, only) -> Page:
     A forward read's cursor moves past every row scanned, matching or
     not, so a follower never scans a filtered-out line twice. A read of
     the last lines returns the newest row's id as its cursor. One
-    response scans at most GREP_SCAN_MAX rows.
+    response scans at most GREP_SCAN_MAX rows for about GREP_SECONDS.
     """
     forward = token is not None
     order = LogEvent.id if forward else LogEvent.id.desc()
     query = _filtered(run_id, only).order_by(order)
     matches, newest, edge = [], None, token
+    deadline = time.monotonic() + GREP_SECONDS
     for _ in range(GREP_SCAN_MAX // GREP_BATCH):
         batch = query
         if edge is not None:
@@ -174,8 +181,10 @@ def _grep_page(session, run_id, token, limit, only) -> Page:
         if newest is None and rows:
             newest = rows[0].id
         for row in rows:
+            if time.monotonic() > deadline:
+                return _grep_result(matches, forward, edge, newest, True)
             edge = row.id
-            if not only.pattern.search(row.message or ""):
+            if not _search(only.pattern, row.message or ""):
                 continue
             matches.append(row)
             if len(matches) == limit:
@@ -183,6 +192,17 @@ def _grep_page(session, run_id, token, limit, only) -> Page:
         if len(rows) < GREP_BATCH:
             return _grep_result(matches, forward, edge, newest, False)
     return _grep_result(matches, forward, edge, newest, True)
+
+
+def _search(pattern, message):
+    try:
+        return pattern.search(message, timeout=GREP_SECONDS, concurrent=True)
+    except TimeoutError:
+        raise Invalid(
+            f"grep pattern {pattern.pattern[:80]!r} timed out after "
+            f"{GREP_SECONDS:g} s on one log line: simplify it, for "
+            "example without nested repeats such as (a+)+"
+        ) from None
 
 
 def _grep_result(matches, forward, edge, newest, stopped_early) -> Page:
@@ -299,6 +319,9 @@ async def follow(
             if waited >= KEEPALIVE_SECONDS:
                 waited = 0.0
                 yield ": keepalive\n\n"
+    except OrchestratorError as error:
+        LOG.warning("Log stream of run %s ended: %s", run_id, error.detail)
+        yield _sse("error", {"detail": error.detail, "code": error.code})
     except Exception as error:
         LOG.exception("Log stream of run %s failed", run_id)
         yield _sse("error", {"detail": str(error), "code": "internal"})

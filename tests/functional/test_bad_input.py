@@ -131,3 +131,21 @@ def test_other_owner_sees_not_found(cli, server, bundle_dir):
     assert_one_line_error(shown, run["id"])
     assert bundles.returncode == 0
     assert bundles.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fix"),
+    [
+        ("PDTRAIN_TIMEOUT", "99999999999", "up to 86400"),
+        ("PDTRAIN_TIMEOUT", "nan", "up to 86400"),
+        ("PDTRAIN_RETRIES", "\u00b2", "from 0 to 100"),
+        ("PDTRAIN_RETRIES", "1000000", "from 0 to 100"),
+    ],
+)
+def test_client_setting_out_of_range(cli, name, value, fix):
+    # A huge timeout overflowed the socket layer's time_t, and "²"
+    # passed str.isdigit() but not int().
+    result = cli("run", "list", env={name: value})
+
+    assert result.returncode == 2
+    assert_one_line_error(result, f"Invalid {name}={value!r}", fix)

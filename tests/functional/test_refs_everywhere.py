@@ -266,3 +266,22 @@ def test_piped_shell_resolves_names(world):
     assert result.returncode == 0, result.stderr
     assert lines[0] == world.newer["id"]
     assert json.loads("\n".join(lines[1:]))["version"] == 1
+
+
+@pytest.mark.parametrize("ref", [".", ".."])
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (("run", "show"), "Error: run {ref} not found (HTTP 404)\n"),
+        (("logs",), "Error: run {ref} not found (HTTP 404)\n"),
+        (("bundle", "show"), "Error: Bundle '{ref}' not found; bundles: "),
+        (("dataset", "show"), "Error: Dataset '{ref}' not found; "),
+    ],
+)
+def test_dot_ref_is_not_found(world, command, expected, ref):
+    # A bare "." once read the list endpoint and failed with a KeyError.
+    result = world.cli(*command, ref)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(expected.format(ref=ref))
+    assert len(result.stderr.splitlines()) == 1

@@ -164,3 +164,46 @@ def test_capabilities_list_log_grep(client, auth):
     body = client.get("/v1/capabilities", headers=auth).json()
 
     assert "log_grep" in body["capabilities"]
+
+
+# (a|aa)+$ backtracks exponentially on a run of "a" that ends otherwise:
+# Python's re needs about 12 s on 38 of them, on 2 cores.
+BACKTRACKING = "(a|aa)+$"
+BACKTRACKING_LINE = "a" * 38 + "!"
+
+
+def test_grep_backtracking_pattern_is_bounded(
+    client, auth, app, run, monkeypatch
+):
+    monkeypatch.setattr(logs_api, "GREP_SECONDS", 0.2, raising=False)
+    _insert(app, run["id"], ["ok", BACKTRACKING_LINE])
+
+    response = client.get(
+        f"/v1/runs/{run['id']}/logs",
+        headers=auth,
+        params={"grep": BACKTRACKING},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid"
+    assert "'(a|aa)+$' timed out after 0.2 s" in response.json()["detail"]
+
+
+def test_grep_stream_backtracking_sends_invalid(
+    client, auth, app, run, monkeypatch
+):
+    monkeypatch.setattr(logs_api, "GREP_SECONDS", 0.2, raising=False)
+    _insert(app, run["id"], [BACKTRACKING_LINE])
+    app.state.executor.events.status(run["id"], "completed", "Completed")
+
+    response = client.get(
+        f"/v1/runs/{run['id']}/logs/stream",
+        headers=auth,
+        params={"grep": BACKTRACKING},
+    )
+
+    assert "event: error" in response.text
+    error_line = response.text.split("event: error\n", 1)[1].splitlines()[0]
+    error = json.loads(error_line.removeprefix("data: "))
+    assert error["code"] == "invalid"
+    assert "timed out after 0.2 s" in error["detail"]
