@@ -271,6 +271,19 @@ class PdtrainApp(app.App):
     def _unknown_command(self, argv):
         # cliff writes its suggestions to stdout, which carries results.
         words = " ".join(argv)
+        group = sorted(
+            name
+            for name in self.command_manager.commands
+            if name.startswith(words + " ")
+        )
+        if group:
+            LOG.error(
+                "%r needs a subcommand: %s (see `pdtrain help %s`)",
+                words,
+                ", ".join(group),
+                words,
+            )
+            return int(ExitCode.USAGE)
         matches = self.get_fuzzy_matches(argv[0])
         hint = "; did you mean: " + ", ".join(matches) if matches else ""
         LOG.error("Unknown command %r%s (see `pdtrain help`)", words, hint)
@@ -284,7 +297,8 @@ class PdtrainApp(app.App):
         run = getattr(cmd, "finished_run", None)
         outcome = _RUN_OUTCOMES.get((run or {}).get("status"))
         if outcome is not None:
-            error = outcome(run)
+            # A command that printed the logs itself needs no pointer.
+            error = outcome(run, not getattr(cmd, "printed_logs", False))
             self.LOG.error(error)
             self._exit_code = error.exit_code
 

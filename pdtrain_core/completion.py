@@ -163,9 +163,11 @@ def profile_names() -> list[str]:
 class Completer:
     """Candidates for the word under the cursor of a pdtrain line."""
 
-    def __init__(self, app, live_values):
+    def __init__(self, app, live_values, shell=False):
+        """shell=True also offers the commands only the shell knows."""
         self.app = app
         self.live_values = live_values
+        self.shell = shell
 
     def complete_line(self, line) -> list[str]:
         """Return sorted candidates for the last word of line."""
@@ -198,7 +200,7 @@ class Completer:
     def _command_words(self, words, prefix):
         size = len(words)
         names = [name.split(" ") for name in self.app.command_manager.commands]
-        if not words:
+        if not words and self.shell:
             names += [[name] for name in SHELL_COMMANDS]
         return [
             parts[size]

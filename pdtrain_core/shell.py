@@ -7,6 +7,7 @@ rest of pdtrain together.
 
 import logging
 import os
+import shlex
 import sys
 import urllib.parse
 
@@ -55,6 +56,7 @@ class PdtrainShell(interactive.InteractiveApp):
         self._completer = completion.Completer(
             parent_app,
             completion.LiveValues(lambda: completion.client_for(parent_app)),
+            shell=True,
         )
 
     @property
@@ -68,6 +70,37 @@ class PdtrainShell(interactive.InteractiveApp):
         if self.interactive and self.last_failure != ExitCode.BROKEN_PIPE:
             return int(ExitCode.SUCCESS)
         return self.last_failure
+
+    def precmd(self, statement):
+        """Find the pdtrain command a line names, keeping its quoting.
+
+        cliff's own precmd joins the remaining words with spaces, so
+        `--description "two words"` would reach the command as two words.
+        """
+        statement = cmd2.Cmd.precmd(self, statement)
+        try:
+            words = self._split_line(statement)
+            _, name, rest = self.command_manager.find_command(words)
+        except ValueError:  # an unclosed quote or not a pdtrain command
+            return statement
+        return cmd2.Statement(
+            shlex.join(rest),
+            raw=statement.raw,
+            command=name,
+            multiline_command=statement.multiline_command,
+            terminator=statement.terminator,
+            suffix=statement.suffix,
+            redirector=statement.redirector,
+            redirect_to=statement.redirect_to,
+        )
+
+    def do__eof(self, _):
+        """Leave the shell at the end of input (Ctrl-D on a terminal)."""
+        # Only a terminal needs a line break after its prompt; piped
+        # output stays exactly what the commands printed.
+        if self.interactive:
+            self.poutput()
+        return True
 
     def default(self, line):
         """Record a pdtrain command in the history, then run it."""

@@ -129,13 +129,13 @@ def test_shell_error_colour_only_without_no_color(cli):
     coloured = spawn_shell(cli)
     coloured.sendline("run show missing-run")
     coloured.expect("not found")
-    assert "\x1b[31mError:\x1b[0m run missing-run" in coloured.before
+    assert "\x1b[31mError:\x1b[0m Run 'missing-run'" in coloured.before
     leave(coloured)
 
     plain = spawn_shell(cli, {"NO_COLOR": "1"})
     plain.sendline("run show missing-run")
     plain.expect("not found")
-    assert "Error: run missing-run" in plain.before
+    assert "Error: Run 'missing-run'" in plain.before
     assert "\x1b[31m" not in plain.before
     leave(plain)
 
@@ -147,7 +147,8 @@ def test_piped_shell_exits_with_last_failure(cli):
 
     assert result.returncode == 1
     assert result.stdout.count("datasets") == 1
-    assert result.stderr.strip() == "Error: run nope not found (HTTP 404)"
+    assert result.stderr.startswith("Error: Run 'nope' not found: ")
+    assert result.stderr.count("\n") == 1
 
 
 def test_piped_shell_usage_error_is_one_line(cli):
@@ -164,3 +165,24 @@ def test_piped_shell_all_succeed_exits_zero(cli):
 
     assert result.returncode == 0
     assert result.stderr == ""
+
+
+def test_piped_shell_keeps_quoted_words_together(cli, tmp_path):
+    data = tmp_path / "rows.csv"
+    data.write_text("a,b\n1,2\n")
+    script = (
+        f'dataset upload "{data}" --name quoted --description "two words"'
+        " -f value -c description\n"
+    )
+
+    result = cli(input=script)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "two words\n"
+
+
+def test_piped_shell_adds_no_blank_line(cli):
+    result = cli(input="quota -f value -c kind\n")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "datasets\nbundles\nartifacts\ntotal\n"

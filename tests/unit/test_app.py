@@ -25,6 +25,15 @@ def test_app_unknown_command_exits_2_on_stderr(tmp_path, monkeypatch):
     assert err.startswith("Error: Unknown command 'bundel list'")
 
 
+def test_app_group_alone_lists_its_commands(tmp_path, monkeypatch):
+    code, out, err = _run(["run"], tmp_path, monkeypatch)
+
+    assert code == 2
+    assert out == ""
+    assert err.startswith("Error: 'run' needs a subcommand: run create,")
+    assert err.count("\n") == 1
+
+
 def test_app_malformed_hyperparameter_is_one_line(tmp_path, monkeypatch):
     argv = ["run", "create", "--bundle", "b", "--hyperparameter", "lr"]
 

@@ -30,7 +30,18 @@ def completer(tmp_path, monkeypatch):
     monkeypatch.setenv("PDTRAIN_HOME", str(tmp_path))
     app = PdtrainApp(io.StringIO(), io.StringIO(), io.StringIO())
     app.options = app.parser.parse_known_args([])[0]
-    return completion.Completer(app, FakeLiveValues())
+    return completion.Completer(app, FakeLiveValues(), shell=True)
+
+
+def test_one_shot_completion_omits_shell_commands(completer):
+    one_shot = completion.Completer(completer.app, FakeLiveValues())
+
+    candidates = one_shot.complete_line("")
+
+    assert "run" in candidates
+    assert "help" in candidates
+    assert "exit" not in candidates
+    assert "history" not in candidates
 
 
 @pytest.mark.parametrize(
