@@ -156,16 +156,21 @@ class ConfigFile:
         self.save(data)
 
     def use_profile(self, name) -> None:
-        """Make the stored profile name the current one."""
+        """Make the stored profile name the current one.
+
+        "default" needs no stored profile: without one it means the
+        local orchestrator that pdtrain starts on demand.
+        """
         data = self.load()
-        self._require(data, name)
+        if name != DEFAULT_PROFILE:
+            self._require(data, name)
         data["current"] = name
         self.save(data)
 
     def delete_profile(self, name) -> bool:
         """Remove profile name; return True when it was the current one."""
         data = self.load()
-        self._require(data, name)
+        self._require(data, name, "see `pdtrain profile list`")
         del data["profiles"][name]
         was_current = data.get("current") == name
         if was_current:
@@ -173,13 +178,14 @@ class ConfigFile:
         self.save(data)
         return was_current
 
-    def _require(self, data, name):
+    def _require(self, data, name, hint=None):
         if name not in data["profiles"]:
             known = ", ".join(sorted(data["profiles"])) or "none"
+            if hint is None:
+                hint = f"create it with `pdtrain configure --profile {name}`"
             raise ConfigError(
                 f"Profile {name!r} not found in {self.path} (profiles: "
-                f"{known}); create it with `pdtrain configure --profile "
-                f"{name}`"
+                f"{known}); {hint}"
             )
 
 

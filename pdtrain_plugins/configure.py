@@ -9,6 +9,7 @@ from pdtrain_core.exceptions import (
     ApiError,
     ConfigError,
     PdtrainError,
+    ServerUnavailable,
     Unauthorized,
     UsageError,
 )
@@ -75,6 +76,12 @@ class Configure(command.ShowOne):
         config_file.set_profile(profile, url, key)
         self.app.forget_client()
         LOG.info("Saved profile %r to %s", profile, config_file.path)
+        previous = stored.get("current") or config.DEFAULT_PROFILE
+        if previous != profile:
+            self.notice(
+                f"Using profile {profile!r} from now on; go back with "
+                f"`pdtrain profile use {previous}`"
+            )
 
         columns = ("profile", "api_url", "api_key", "config_path", "verified")
         values = (
@@ -125,11 +132,18 @@ class Configure(command.ShowOne):
 def _verify(url, key):
     """Raise ConfigError when the server rejects key."""
     try:
-        Client(url, key).check_key()
+        # One attempt: a server that is down gets a hint, not retries.
+        Client(url, key, session=make_session(retries=0)).check_key()
     except Unauthorized as error:
         raise ConfigError(
             f"The server at {url} rejected the API key ({error}); check "
             "the key or pass --no-verify to save it anyway"
+        ) from error
+    except ServerUnavailable as error:
+        raise ConfigError(
+            f"Cannot reach the orchestrator at {url} to check the key; "
+            "check --api-url, or pass --no-verify to save the profile "
+            "without checking"
         ) from error
     LOG.info("The server at %s accepted the key", url)
 

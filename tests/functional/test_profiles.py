@@ -136,3 +136,43 @@ def test_profile_invalid_name_rejected(offline_cli):
         "a",
         "b",
     ]
+
+
+def test_profile_use_default_returns_to_local(offline_cli):
+    result = offline_cli("profile", "use", "default")
+
+    assert result.returncode == 0, result.stderr
+    assert info(offline_cli)["profile"] == "default"
+    assert not str(info(offline_cli)["api_url"]).startswith(UNREACHABLE)
+
+
+def test_configure_switch_says_how_to_go_back(offline_cli):
+    result = offline_cli(
+        "configure", "--profile", "c", "--api-url", UNREACHABLE,
+        "--api-key", "key-c-0123456789", "--no-verify",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "Using profile 'c' from now on" in result.stderr
+    assert "`pdtrain profile use b`" in result.stderr
+
+
+def test_configure_unreachable_suggests_no_verify(offline_cli):
+    result = offline_cli(
+        "configure", "--profile", "c", "--api-url", UNREACHABLE,
+        "--api-key", "key-c-0123456789",
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "--no-verify" in result.stderr
+    names = [row["name"] for row in offline_cli.json("profile", "list")]
+    assert "c" not in names
+
+
+def test_profile_delete_unknown_points_to_list(offline_cli):
+    result = offline_cli("profile", "delete", "missing")
+
+    assert result.returncode == 1
+    assert "see `pdtrain profile list`" in result.stderr
+    assert "configure" not in result.stderr
