@@ -147,7 +147,23 @@ class LocalServer:
             current = self.status()
             if current.running:
                 return current, False
+            self._check_no_silent_server()
             return self._start(port, config), True
+
+    def _check_no_silent_server(self) -> None:
+        """Raise PdtrainError when the recorded server lives but is silent.
+
+        A second server on the same database and object store would run
+        every queued job twice, so a busy server is reported instead.
+        """
+        state = self._read_state() or {}
+        pid = state.get("pid")
+        if pid and _pid_alive(pid) and _is_orchestrator(pid):
+            raise PdtrainError(
+                f"The local orchestrator (pid {pid}) is running but did not "
+                f"respond at {state.get('url')}; retry in a moment, or "
+                "restart it with `pdtrain server stop`"
+            )
 
     def _lock(self):
         return _FileLock(self.home / LOCK_FILE)

@@ -3,6 +3,8 @@
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -36,6 +38,33 @@ def test_local_key_file_is_private(local_cli):
     key_file = local_cli.home / "local" / "api_key"
 
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+
+
+def test_silent_server_is_not_started_twice(local_cli):
+    # A live process that looks like the orchestrator but never answers,
+    # as a server stuck in a long request would.
+    silent = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)",
+         "pdtrain_orchestrator"],
+    )  # fmt: skip
+    local = local_cli.home / "local"
+    local.mkdir(parents=True, mode=0o700)
+    local_cli.home.chmod(0o700)
+    state = {"pid": silent.pid, "url": "http://127.0.0.1:9", "port": 9}
+    (local / "server.json").write_text(json.dumps(state))
+    try:
+        result = local_cli("run", "list")
+        recorded = json.loads((local / "server.json").read_text())
+    finally:
+        silent.kill()
+        silent.wait()
+
+    assert result.returncode == 1
+    assert f"(pid {silent.pid}) is running but did not respond" in (
+        result.stderr
+    )
+    assert result.stderr.count("\n") == 1
+    assert recorded == state
 
 
 def test_server_stop_then_status(local_cli):
