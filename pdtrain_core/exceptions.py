@@ -68,7 +68,8 @@ def _unavailable_hint(reason):
 class RunEnded(PdtrainError):
     """A waited-on run ended in a state other than completed."""
 
-    def __init__(self, run):
+    def __init__(self, run, logs_hint=True):
+        """logs_hint=False leaves out the pointer to `pdtrain logs`."""
         self.run = run
         run_id = run.get("id")
         message = f"Run {run_id} ended {run.get('status')}"
@@ -81,7 +82,9 @@ class RunEnded(PdtrainError):
         )
         if reason:
             message += f": {reason}"
-        super().__init__(f"{message} (see `pdtrain logs {run_id}`)")
+        if logs_hint:
+            message += f" (see `pdtrain logs {run_id}`)"
+        super().__init__(message)
 
 
 def _one_line(text, limit=300):
@@ -160,10 +163,17 @@ class QuotaRejected(ApiError, QuotaExceeded):
 
     def __init__(self, status, detail, code=None):
         super().__init__(status, detail, code)
-        hint = (
-            "free space (`pdtrain quota` lists the largest items) or ask "
-            "the server's operator to raise the limit"
-        )
+        if "dataset count limit" in str(detail):
+            hint = (
+                "delete a dataset with `pdtrain dataset delete NAME "
+                "--all-versions` or ask the server's operator to raise "
+                "the limit"
+            )
+        else:
+            hint = (
+                "free space (`pdtrain quota` lists the largest items) or "
+                "ask the server's operator to raise the limit"
+            )
         self.args = (f"{self.args[0]}: {hint}",)
 
 

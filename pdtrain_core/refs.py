@@ -177,8 +177,8 @@ def resolve_run_id(client, text: str) -> str:
     The reference is a full run id (used as is), a run name (the newest
     run of that name wins, with a warning when there are several) or a
     unique prefix of at least MIN_ID_PREFIX characters of an id. A name
-    wins over an id prefix. Text that matches nothing is returned
-    unchanged, so the server's response, usually 404, reports it.
+    wins over an id prefix. Text that matches nothing raises NotFound
+    with a hint, unless the server has a run with that id.
     """
     text = (text or "").strip()
     if not text:
@@ -193,7 +193,24 @@ def resolve_run_id(client, text: str) -> str:
         if named:
             return _newest_named(named, text)["id"]
     if len(text) >= MIN_ID_PREFIX:
-        return _by_id_prefix(client, text)
+        found = _by_id_prefix(client, text)
+        if found is not None:
+            return found
+    return _existing_run_id(client, text)
+
+
+def _existing_run_id(client, text):
+    """Return text when it is a run id, else raise NotFound with a hint."""
+    try:
+        client.get_run(text)
+    except NotFound as error:
+        raise NotFound(
+            error.status,
+            f"Run {text!r} not found: no run has that id, id prefix or "
+            f"name; `pdtrain run list` shows them (an id prefix needs at "
+            f"least {MIN_ID_PREFIX} characters)",
+            error.code,
+        ) from None
     return text
 
 
@@ -221,8 +238,10 @@ def _by_id_prefix(client, text):
         if str(run.get("id", "")).lower().startswith(prefix)
     ]
     exact = [run for run in found if str(run["id"]).lower() == prefix]
-    if exact or not found:
+    if exact:
         return text
+    if not found:
+        return None
     if len(found) == 1:
         LOG.info("Run id prefix %r resolved to run %s", text, found[0]["id"])
         return found[0]["id"]

@@ -63,6 +63,7 @@ class ShowLogs(command.Command):
     )
 
     finished_run = None
+    printed_logs = True
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

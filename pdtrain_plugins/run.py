@@ -39,6 +39,12 @@ class SubmitRun(Waiting, command.ShowOne):
             self.client, parsed_args.run_id
         )
         run = self.client.run_action(parsed_args.run_id, "submit")
+        if runs.is_terminal(run):
+            # The server returns a run submitted before as it is.
+            self.notice(
+                f"Run {run['id']} was submitted before and has ended "
+                f"({run['status']}); nothing was submitted"
+            )
         if parsed_args.wait:
             run = self.wait(run, parsed_args)
         return self.result(run, parsed_args, parsed_args.wait)

@@ -215,6 +215,11 @@ def show_run(
 ):
     """Return one run."""
     run = get_owned(session, Run, run_id, owner, "run")
+    return _render_one(session, store, base_url, settings, run)
+
+
+def _render_one(session, store, base_url, settings, run) -> dict:
+    """Render one run with its transitions, as show and actions return it."""
     fields = _view(session, store, base_url, settings).render(run)
     fields["transitions"] = lifecycle.transitions(session, run.id)
     return fields
@@ -233,7 +238,7 @@ def submit_run(
     """Queue a created run with the executor; it becomes `pending`."""
     run = get_owned(session, Run, run_id, owner, "run")
     run = run_control.submit_run(session, run, executor, settings, store)
-    return _view(session, store, base_url, settings).render(run)
+    return _render_one(session, store, base_url, settings, run)
 
 
 @router.post("/{run_id}/stop", response_model=RunResponse)
@@ -249,7 +254,7 @@ def stop_run(
     """Stop a run; an ended run is returned with its status unchanged."""
     run = get_owned(session, Run, run_id, owner, "run")
     run = run_control.stop_run(session, run, executor)
-    return _view(session, store, base_url, settings).render(run)
+    return _render_one(session, store, base_url, settings, run)
 
 
 @router.post("/{run_id}/refresh", response_model=RunResponse)
@@ -263,4 +268,4 @@ def refresh_run(
 ):
     """Return the run; the local executor keeps its state current."""
     run = get_owned(session, Run, run_id, owner, "run")
-    return _view(session, store, base_url, settings).render(run)
+    return _render_one(session, store, base_url, settings, run)

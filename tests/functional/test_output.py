@@ -161,7 +161,7 @@ def test_non_ascii_on_terminal(cli, described_dataset):
 def test_error_has_no_colour_on_pipe(cli):
     result = cli("run", "show", "nope")
 
-    assert result.stderr.startswith("Error: run nope not found")
+    assert result.stderr.startswith("Error: Run 'nope' not found")
     assert "\x1b[" not in result.stderr
 
 

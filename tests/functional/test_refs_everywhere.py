@@ -227,7 +227,12 @@ def test_unknown_run_ref_is_one_line_404(world):
     result = world.cli("run", "show", "no-such-run")
 
     assert result.returncode == 1
-    assert result.stderr == "Error: run no-such-run not found (HTTP 404)\n"
+    assert result.stderr.startswith(
+        "Error: Run 'no-such-run' not found: no run has that id, id prefix "
+        "or name; `pdtrain run list` shows them"
+    )
+    assert result.stderr.endswith("(HTTP 404)\n")
+    assert result.stderr.count("\n") == 1
 
 
 def _complete(world, line):
@@ -272,8 +277,8 @@ def test_piped_shell_resolves_names(world):
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        (("run", "show"), "Error: run {ref} not found (HTTP 404)\n"),
-        (("logs",), "Error: run {ref} not found (HTTP 404)\n"),
+        (("run", "show"), "Error: Run '{ref}' not found: no run has"),
+        (("logs",), "Error: Run '{ref}' not found: no run has"),
         (("bundle", "show"), "Error: Bundle '{ref}' not found; bundles: "),
         (("dataset", "show"), "Error: Dataset '{ref}' not found; "),
     ],

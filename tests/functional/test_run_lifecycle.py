@@ -121,6 +121,13 @@ def test_failure_file_reason_and_exit_code(slot_cli, tmp_path):
     assert run["exit_code"] == 2
     assert "DataError: column label is missing" in run["failure_reason"]
     assert "DataError: column label is missing" in result.stderr
+    assert f"(see `pdtrain logs {run['id']}`)" in result.stderr
+
+    followed = slot_cli("logs", run["id"], "--follow")
+
+    assert followed.returncode == RUN_FAILED
+    assert f"Run {run['id']} ended failed" in followed.stderr
+    assert "see `pdtrain logs" not in followed.stderr
 
 
 def test_stop_with_grace_packages_model(slot_cli, tmp_path):
@@ -174,6 +181,12 @@ def test_stop_of_completed_run_keeps_status(slot_cli, bundle_dir, csv_file):
 
     assert stopped.returncode == 0, stopped.stderr
     assert json.loads(stopped.stdout)["status"] == "completed"
+
+    again = slot_cli("run", "submit", run["id"], "-f", "json")
+
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "completed"
+    assert "was submitted before and has ended (completed)" in again.stderr
 
 
 def test_max_runtime_stops_like_sagemaker(slot_cli, tmp_path):

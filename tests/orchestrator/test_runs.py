@@ -180,6 +180,17 @@ def test_run_submit_twice_returns_run(client, auth, app, bundle):
     assert len(_executor(app).submitted) == 1
 
 
+def test_run_submit_answer_lists_transitions(client, auth, bundle):
+    run = _create(client, auth, bundle).json()
+
+    submitted = client.post(f"/v1/runs/{run['id']}/submit", headers=auth)
+
+    statuses = [item["status"] for item in submitted.json()["transitions"]]
+    assert submitted.status_code == 200, submitted.text
+    assert statuses[0] == "created"
+    assert statuses[-1] == "pending"
+
+
 def test_run_submit_of_ended_run_returns_it(client, auth, app, bundle):
     run = _create(client, auth, bundle).json()
     client.post(f"/v1/runs/{run['id']}/submit", headers=auth)

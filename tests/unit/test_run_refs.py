@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from pdtrain_core import refs
-from pdtrain_core.exceptions import InvalidReference
+from pdtrain_core.exceptions import InvalidReference, NotFound
 
 IDS = [
     "abcd1111" + "0" * 24,
@@ -28,6 +28,12 @@ class RunServer:
     def list_runs(self, status=None, name=None, limit=None):
         self.listed += 1
         return [r for r in self.runs if name is None or r["name"] == name]
+
+    def get_run(self, run_id):
+        for run in self.runs:
+            if run["id"] == run_id:
+                return run
+        raise NotFound(404, f"run {run_id} not found", "not_found")
 
 
 def _runs():
@@ -77,8 +83,13 @@ def test_run_ref_name_picks_newest_and_warns(caplog):
 
 
 @pytest.mark.parametrize("text", ["abc", "nope-not-there", "ef01x"])
-def test_run_ref_unknown_passes_through(text):
-    assert refs.resolve_run_id(RunServer(_runs()), text) == text
+def test_run_ref_unknown_is_not_found_with_hint(text):
+    with pytest.raises(NotFound) as caught:
+        refs.resolve_run_id(RunServer(_runs()), text)
+
+    assert f"Run {text!r} not found" in str(caught.value)
+    assert "`pdtrain run list`" in str(caught.value)
+    assert "at least 4 characters" in str(caught.value)
 
 
 def test_run_ref_empty_is_invalid():
