@@ -160,8 +160,18 @@ def preflight(client, kind: str, size: int, offenders=()) -> None:
         raise QuotaExceeded(
             f"The {kind} ({human_size(size)}) does not fit the {kind} "
             f"storage quota: {human_size(used)} of {human_size(allowed)} "
-            "used; see `pdtrain quota` for the largest items to delete"
+            f"used; {_FREE_SPACE_HINTS[kind]}"
         )
+
+
+# pdtrain has no command that deletes a bundle, so only datasets can be
+# freed from the CLI.
+_FREE_SPACE_HINTS = {
+    "bundle": "ask the server's operator to raise the limit or remove old "
+    "bundles",
+    "dataset": "delete old versions with `pdtrain dataset delete NAME:N` "
+    "(`pdtrain quota` lists the largest) or ask for a higher limit",
+}
 
 
 def _scaled(value, unit) -> int | None:

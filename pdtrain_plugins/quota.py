@@ -165,10 +165,17 @@ def _warn_if_full(usages: dict) -> None:
         for kind, usage in usages.items()
         if (usage.get("storage_percentage_used") or 0) > WARN_PERCENT
     ]
+    full += [
+        f"{kind} count {usage['current_count']} of {usage['max_count']}"
+        for kind, usage in usages.items()
+        if usage.get("max_count")
+        and usage.get("current_count", 0) * 100
+        > WARN_PERCENT * usage["max_count"]
+    ]
     if full:
         LOG.warning(
-            "Storage above %.0f%% of its limit: %s; delete old dataset "
-            "or bundle versions, or ask for a higher limit",
+            "Usage above %.0f%% of its limit: %s; delete old datasets "
+            "or dataset versions, or ask for a higher limit",
             WARN_PERCENT,
             ", ".join(full),
         )

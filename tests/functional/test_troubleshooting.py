@@ -80,6 +80,20 @@ def test_quota_full_names_the_fix(small_server, tmp_path, csv_file):
     assert result.returncode == ExitCode.ERROR
     line = only_error_line(result)
     assert "dataset count limit 1 reached (HTTP 413)" in line
-    assert "`pdtrain quota` lists the largest items" in line
+    assert "`pdtrain dataset delete NAME --all-versions`" in line
     names = [item["name"] for item in small_cli.json("dataset", "list")]
     assert names == ["first"]
+
+
+def test_quota_warns_at_count_limit(small_server, tmp_path, csv_file):
+    env = base_env(tmp_path / "cli-home")
+    env["PDTRAIN_API_URL"] = small_server.url
+    env["PDTRAIN_API_KEY"] = small_server.create_key("counted")
+    small_cli = Cli(home=tmp_path / "cli-home", env=env)
+    small_cli.json("dataset", "upload", csv_file, "--name", "only")
+
+    result = small_cli("quota", "-f", "json")
+
+    assert result.returncode == 0, result.stderr
+    assert "datasets count 1 of 1" in result.stderr
+    assert result.stderr.count("\n") == 1
