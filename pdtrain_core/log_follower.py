@@ -14,6 +14,7 @@ lists the matching capability and in the client otherwise.
 import collections
 import datetime
 import re
+import warnings
 from dataclasses import dataclass
 
 from pdtrain_core.exceptions import UsageError
@@ -64,7 +65,12 @@ def compile_grep(text: str, ignore_case: bool = False) -> re.Pattern:
     """Compile a --grep pattern, raising UsageError when it is invalid."""
     flags = re.IGNORECASE if ignore_case else 0
     try:
-        return re.compile(text, flags)
+        # re warns about forms such as [[:alpha:]] that may change
+        # meaning in later Pythons; the warning would break the one
+        # line a command prints on stderr.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return re.compile(text, flags)
     except re.error as error:
         raise UsageError(
             f"Invalid --grep {text!r}: {error}; pass a Python regular "

@@ -37,6 +37,7 @@ STATUSES = (
     "stopped",
 )
 # How long a follower keeps retrying after the server stops responding.
+FIRST_PAUSE = 0.25  # seconds before the second status poll of a wait
 RECONNECT_SECONDS = 300.0
 RECONNECT_ENV = "PDTRAIN_RECONNECT_SECONDS"
 RETRY_SECONDS = 1.0
@@ -158,6 +159,9 @@ def watch(
     started = time.monotonic()
     last = None
     read = None if follower is None else follower.first
+    # Short runs end within a second or two, so the pause starts short
+    # and doubles up to interval.
+    pause = min(FIRST_PAUSE, interval)
     while True:
         run = retrier.call(client.get_run, run_id)
         if run.get("status") == "created":
@@ -180,7 +184,8 @@ def watch(
         if timeout is not None and elapsed >= timeout:
             raise _timed_out(run_id, timeout, run)
         left = None if timeout is None else max(timeout - elapsed, 0.05)
-        sleep(interval if left is None else min(interval, left))
+        sleep(pause if left is None else min(pause, left))
+        pause = min(pause * 2, interval)
 
 
 def wait_for_run(client, run_id, interval=5.0, timeout=None, **kwargs):

@@ -190,7 +190,9 @@ class UploadDataset(command.ShowOne):
             )
             result = None
             if not parsed_args.force:
-                result = self._unchanged(upload, name, packed, identity)
+                result = self._unchanged(
+                    upload, name, packed, identity, parsed_args.description
+                )
             result = result or self._upload(
                 upload, name, parsed_args.description, packed, identity
             )
@@ -216,8 +218,12 @@ class UploadDataset(command.ShowOne):
         )
         return path, identity, False
 
-    def _unchanged(self, path, name, packed, identity):
-        """Return the latest version as a finalize body if it is path."""
+    def _unchanged(self, path, name, packed, identity, description):
+        """Return the latest version as a finalize body if it is path.
+
+        A --description other than that version's makes a new version,
+        since each version keeps its own description.
+        """
         kind = "directory" if packed else None
         same = unchanged.same_dataset_version(
             self.client, name, path, kind, identity.get("sha256")
@@ -225,6 +231,9 @@ class UploadDataset(command.ShowOne):
         if same is None:
             return None
         dataset, version = same
+        stored = version.get("description")
+        if description is not None and description != stored:
+            return None
         self.notice(
             f"Dataset {name} is unchanged: version {version['version']} "
             "has the same sha256, so nothing was uploaded (pass --force "
@@ -236,6 +245,7 @@ class UploadDataset(command.ShowOne):
             "status": "ready",
             "validation": version.get("validation") or {"status": "passed"},
             "size_bytes": version.get("size_bytes"),
+            "description": stored,
         }
 
     def _upload(self, path, name, description, packed, identity):
@@ -361,7 +371,7 @@ class UploadDataset(command.ShowOne):
             name,
             result.get("version"),
             result.get("status"),
-            description,
+            result.get("description", description),
             validation.get("status"),
             metadata.get("file_type"),
             metadata.get("row_count"),

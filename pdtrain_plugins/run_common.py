@@ -207,7 +207,8 @@ def add_wait_options(parser, with_switch=True):
         "--interval",
         metavar="<seconds>",
         type=float,
-        help="seconds between status checks (default 5; 0.5 with --logs)",
+        help="most seconds between status checks (default 5; 0.5 with "
+        "--logs); the first checks come sooner",
     )
     parser.add_argument(
         "--logs",

@@ -31,6 +31,32 @@ def test_dataset_upload_force_makes_new_version(cli, csv_file):
     assert forced["version"] == 2
 
 
+def test_dataset_upload_new_description_makes_new_version(cli, csv_file):
+    cli.json("dataset", "upload", csv_file, "--name", "rows")
+
+    described = cli.json(
+        "dataset", "upload", csv_file, "--name", "rows",
+        "--description", "cleaned",
+    )  # fmt: skip
+    shown = cli.json("dataset", "show", "rows:2")
+
+    assert described["version"] == 2
+    assert described["description"] == "cleaned"
+    assert shown["description"] == "cleaned"
+
+
+def test_dataset_upload_skipped_shows_stored_description(cli, csv_file):
+    cli.json(
+        "dataset", "upload", csv_file, "--name", "rows",
+        "--description", "raw rows",
+    )  # fmt: skip
+
+    again = cli.json("dataset", "upload", csv_file, "--name", "rows")
+
+    assert again["version"] == 1
+    assert again["description"] == "raw rows"
+
+
 def test_dataset_upload_changed_file_makes_new_version(cli, csv_file):
     cli.json("dataset", "upload", csv_file, "--name", "rows")
     csv_file.write_text(csv_file.read_text() + "99,99\n")

@@ -1,6 +1,7 @@
 """LogFollower with --grep, on servers with and without the filter."""
 
 import re
+import warnings
 
 import pytest
 
@@ -81,3 +82,12 @@ def test_grep_compile_rejects_bad_pattern_in_one_line():
 
     assert str(caught.value).startswith("Invalid --grep '[unclosed': ")
     assert "\n" not in str(caught.value)
+
+
+def test_compile_grep_nested_set_warns_nothing():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pattern = compile_grep("[[:alpha:]]")
+
+    assert caught == []
+    assert pattern.search("a]")
