@@ -294,6 +294,12 @@ class PdtrainApp(app.App):
         if err is not None:
             self._exit_code = exit_code_for(err)
             return
+        deferred = getattr(cmd, "deferred_error", None)
+        if deferred is not None:
+            # The command printed its result before failing.
+            self.LOG.error(deferred)
+            self._exit_code = exit_code_for(deferred)
+            return
         run = getattr(cmd, "finished_run", None)
         outcome = _RUN_OUTCOMES.get((run or {}).get("status"))
         if outcome is not None:

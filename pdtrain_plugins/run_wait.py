@@ -146,13 +146,17 @@ class Waiting:
         except KeyboardInterrupt:
             self.notice(interrupted_note(run["id"]))
             raise
-        except WaitTimedOut:
+        except WaitTimedOut as error:
+            current = self.client.get_run(run["id"])
             if self._streaming(parsed_args):
-                current = self.client.get_run(run["id"])
                 self._write_object(
                     self._summary(current, ExitCode.WAIT_TIMED_OUT)
                 )
-            raise
+                raise
+            # The run is still printed, so a script that reads its id
+            # with -f value -c id gets it; the app exits 5 afterwards.
+            self.deferred_error = error
+            return current
         self.finished_run = final
         return final
 

@@ -238,6 +238,21 @@ def test_watch_timeout_exits_wait_timed_out(slot_cli, tmp_path):
     assert objects[-1]["exit_code"] == TIMED_OUT
 
 
+def test_create_wait_timeout_still_prints_id(slot_cli, tmp_path):
+    _bundle(slot_cli, tmp_path, "idler", SLEEPER)
+
+    result = slot_cli(
+        "run", "create", "--bundle", "idler", "--submit", "--wait",
+        "--timeout", "1", "--interval", "0.2", "-f", "value", "-c", "id",
+    )  # fmt: skip
+    run_id = result.stdout.strip()
+    slot_cli("run", "stop", run_id, "--yes")
+
+    assert result.returncode == TIMED_OUT
+    assert len(run_id) == 32
+    assert f"Error: Run {run_id} is still" in result.stderr
+
+
 def test_watch_ctrl_c_exits_130_and_run_goes_on(slot_cli, tmp_path):
     _bundle(slot_cli, tmp_path, "patient", SLEEPER)
     run = slot_cli.json("run", "create", "--bundle", "patient", "--submit")
