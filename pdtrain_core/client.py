@@ -327,6 +327,10 @@ class Client:
         """Return one bundle by id."""
         return self._request("GET", f"/v1/bundles/{_quote(bundle_id)}")
 
+    def delete_bundle(self, bundle_id):
+        """Delete one bundle version (capability bundle_delete), return it."""
+        return self._request("DELETE", f"/v1/bundles/{_quote(bundle_id)}")
+
     # -- datasets ------------------------------------------------------
 
     def presign_dataset(self, name, files, description=None, dataset_id=None):

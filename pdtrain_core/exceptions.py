@@ -169,6 +169,11 @@ class QuotaRejected(ApiError, QuotaExceeded):
                 "--all-versions` or ask the server's operator to raise "
                 "the limit"
             )
+        elif "bundle count limit" in str(detail):
+            hint = (
+                "delete an old version with `pdtrain bundle delete NAME:N` "
+                "or ask the server's operator to raise the limit"
+            )
         else:
             hint = (
                 "free space (`pdtrain quota` lists the largest items) or "

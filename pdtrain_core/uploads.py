@@ -164,11 +164,9 @@ def preflight(client, kind: str, size: int, offenders=()) -> None:
         )
 
 
-# pdtrain has no command that deletes a bundle, so only datasets can be
-# freed from the CLI.
 _FREE_SPACE_HINTS = {
-    "bundle": "ask the server's operator to raise the limit or remove old "
-    "bundles",
+    "bundle": "delete old versions with `pdtrain bundle delete NAME:N` "
+    "(`pdtrain quota` lists the largest) or ask for a higher limit",
     "dataset": "delete old versions with `pdtrain dataset delete NAME:N` "
     "(`pdtrain quota` lists the largest) or ask for a higher limit",
 }

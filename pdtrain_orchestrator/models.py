@@ -95,6 +95,10 @@ class Bundle(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(
         UTCDateTime, default=utcnow
     )
+    # Set by DELETE /v1/bundles/{id}, which removes the stored archive.
+    # The row stays because runs.bundle_id refers to it, so finished
+    # runs keep showing their bundle.
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Dataset(Base):

@@ -19,11 +19,11 @@ LARGEST_COUNT = 5
 
 
 def bundle_usage(session: Session, owner: str) -> tuple[int, int]:
-    """Return (bytes, count) of owner's bundle versions."""
+    """Return (bytes, count) of owner's bundle versions not deleted."""
     size, count = session.execute(
         select(
             func.coalesce(func.sum(Bundle.size_bytes), 0), func.count()
-        ).where(Bundle.owner == owner)
+        ).where(Bundle.owner == owner, Bundle.deleted_at.is_(None))
     ).one()
     return int(size), int(count)
 
@@ -62,7 +62,7 @@ def largest_bundles(session: Session, owner: str) -> list[dict]:
     """Return owner's largest bundle versions, largest first."""
     rows = session.scalars(
         select(Bundle)
-        .where(Bundle.owner == owner)
+        .where(Bundle.owner == owner, Bundle.deleted_at.is_(None))
         .order_by(Bundle.size_bytes.desc(), Bundle.created_at)
         .limit(LARGEST_COUNT)
     )

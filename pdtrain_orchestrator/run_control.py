@@ -64,8 +64,14 @@ def _channel(session: Session, item: dict, store: LocalObjectStore) -> Channel:
 def build_spec(
     session: Session, run: Run, settings: Settings, store: LocalObjectStore
 ) -> RunSpec:
-    """Return the RunSpec of run; Conflict if an input has gone."""
+    """Return run's RunSpec, raising Conflict if its code or data is gone."""
     bundle = session.get(Bundle, run.bundle_id)
+    if bundle.deleted_at is not None:
+        # Only a run created while its bundle was being deleted gets here.
+        raise Conflict(
+            f"bundle {bundle.id} ({bundle.name} version {bundle.version}) "
+            "was deleted; create the run again with an existing bundle"
+        )
     return RunSpec(
         run_id=run.id,
         run_dir=settings.runs_dir / run.id,

@@ -8,11 +8,12 @@ from sqlalchemy.orm import Session
 
 from pdtrain_core import limits
 from pdtrain_orchestrator import frameworks
+from pdtrain_orchestrator.api.bundles import get_live_bundle
 from pdtrain_orchestrator.api.common import get_owned
 from pdtrain_orchestrator.bundle_check import check_entry
 from pdtrain_orchestrator.errors import Invalid, NotFound
 from pdtrain_orchestrator.executors import frameworks_env, sagemaker_request
-from pdtrain_orchestrator.models import Bundle, Dataset, DatasetVersion, Run
+from pdtrain_orchestrator.models import Dataset, DatasetVersion, Run
 from pdtrain_orchestrator.schemas import RunCreateRequest, RunInputRequest
 
 LOG = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ def build_run(
         instance_type = sagemaker_request.check_run_request(
             body, settings.sagemaker
         )
-    bundle = get_owned(session, Bundle, body.bundle_id, owner, "bundle")
+    bundle = get_live_bundle(session, body.bundle_id, owner)
     if body.name is not None and not RUN_NAME.fullmatch(body.name):
         raise Invalid(
             f"invalid run name {body.name!r}: use 1 to 128 letters, digits, "

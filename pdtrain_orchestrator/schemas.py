@@ -133,6 +133,13 @@ class BundleResponse(BaseModel):
     created_at: datetime.datetime
 
 
+class BundleDeletedResponse(BundleResponse):
+    """A bundle version that was just deleted; size_bytes is now free."""
+
+    deleted: bool
+    deleted_at: datetime.datetime
+
+
 class PresignedPost(BaseModel):
     url: str
     fields: dict[str, str]
@@ -211,6 +218,8 @@ class DownloadResponse(BaseModel):
 class BundleRef(BaseModel):
     id: str
     s3_uri: str
+    # Additive: when the bundle version and its archive were deleted.
+    deleted_at: datetime.datetime | None = None
 
 
 class RunResponse(BaseModel):

@@ -118,7 +118,11 @@ class BundleColumn(formatting.ListColumn):
 
     def human_readable(self):
         value = self._value
-        return str(value.get("id")) if isinstance(value, dict) else ""
+        if not isinstance(value, dict):
+            return ""
+        if value.get("deleted_at"):
+            return f"{value.get('id')} (deleted)"
+        return str(value.get("id"))
 
 
 class TransitionsColumn(formatting.ListColumn):

@@ -1,4 +1,4 @@
-"""Bundles: finalize an uploaded archive, list and show versions."""
+"""Bundles: finalize an uploaded archive, list, show and delete versions."""
 
 import logging
 import re
@@ -31,9 +31,15 @@ from pdtrain_orchestrator.deps import (
     SettingsDep,
     StoreDep,
 )
-from pdtrain_orchestrator.errors import Invalid, NotFound, QuotaExceeded
-from pdtrain_orchestrator.models import Bundle
+from pdtrain_orchestrator.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    QuotaExceeded,
+)
+from pdtrain_orchestrator.models import TERMINAL_STATUSES, Bundle, Run, utcnow
 from pdtrain_orchestrator.schemas import (
+    BundleDeletedResponse,
     BundleFinalizeRequest,
     BundleResponse,
 )
@@ -56,6 +62,17 @@ def bundle_dict(bundle: Bundle) -> dict:
     """Return the API form of a bundle row."""
     fields = BundleResponse.model_fields
     return {name: getattr(bundle, name) for name in fields}
+
+
+def get_live_bundle(session: Session, bundle_id: str, owner: str) -> Bundle:
+    """Return owner's bundle version, or raise NotFound if it was deleted."""
+    bundle = get_owned(session, Bundle, bundle_id, owner, "bundle")
+    if bundle.deleted_at is not None:
+        raise NotFound(
+            f"bundle {bundle_id} ({bundle.name} version {bundle.version}) "
+            "was deleted; upload the code again or use another version"
+        )
+    return bundle
 
 
 def name_from_key(key: str) -> str:
@@ -184,7 +201,7 @@ def finalize_bundle(
     """
     existing = _find_by_key(session, owner, body.s3_key)
     if existing is not None:
-        return bundle_dict(existing)
+        return bundle_dict(get_live_bundle(session, existing.id, owner))
     if not body.s3_key.startswith(f"{owner}/bundles/"):
         raise NotFound(f"no upload at s3_key {body.s3_key}")
     if not store.exists(body.s3_key):
@@ -220,7 +237,9 @@ def list_bundles(
     status: str | None = None,
 ):
     """List bundle versions, newest first; the total is in X-Total-Count."""
-    query = select(Bundle).where(Bundle.owner == owner)
+    query = select(Bundle).where(
+        Bundle.owner == owner, Bundle.deleted_at.is_(None)
+    )
     if name:
         query = query.where(Bundle.name == name)
     if statuses := status_filter(status, BUNDLE_STATUSES):
@@ -233,5 +252,65 @@ def list_bundles(
 
 @router.get("/{bundle_id}", response_model=BundleResponse)
 def show_bundle(bundle_id: str, owner: OwnerDep, session: SessionDep):
-    """Return one bundle version."""
-    return bundle_dict(get_owned(session, Bundle, bundle_id, owner, "bundle"))
+    """Return one bundle version. A deleted version is not found (404)."""
+    return bundle_dict(get_live_bundle(session, bundle_id, owner))
+
+
+def _check_unused(session: Session, bundle: Bundle) -> None:
+    """Raise Conflict when a run that has not ended uses the bundle."""
+    run = session.scalar(
+        select(Run)
+        .where(
+            Run.bundle_id == bundle.id,
+            Run.status.not_in(TERMINAL_STATUSES),
+        )
+        .order_by(Run.created_at)
+        .limit(1)
+    )
+    if run is not None:
+        raise Conflict(
+            f"bundle {bundle.name} version {bundle.version} is used by run "
+            f"{run.id}, which is {run.status}; stop that run or wait for "
+            "it to end, then delete the bundle"
+        )
+
+
+@router.delete("/{bundle_id}", response_model=BundleDeletedResponse)
+def delete_bundle(
+    bundle_id: str, owner: OwnerDep, session: SessionDep, store: StoreDep
+):
+    """Delete one bundle version and its stored archive, freeing quota.
+
+    A version that a run uses until the run ends (created, submitting,
+    pending, running or stopping) is not deleted (409, naming the run).
+    The version number is not reused, and runs that used the version
+    still show it, with bundle.deleted_at set.
+    """
+    bundle = get_live_bundle(session, bundle_id, owner)
+    _check_unused(session, bundle)
+    bundle.deleted_at = utcnow()
+    session.commit()
+    # Checked again after the commit: a run created in between saw the
+    # bundle live, so the mark is undone and that run keeps its code.
+    try:
+        _check_unused(session, bundle)
+    except Conflict:
+        bundle.deleted_at = None
+        session.commit()
+        raise
+
+    # NOTE: if the store fails here the request fails (500) but the
+    # version stays deleted, so its archive is left for the operator.
+    store.delete(bundle.s3_key)
+    LOG.info(
+        "Deleted bundle %s version %d (%s), %d bytes",
+        bundle.name,
+        bundle.version,
+        bundle.id,
+        bundle.size_bytes,
+    )
+    return {
+        **bundle_dict(bundle),
+        "deleted": True,
+        "deleted_at": bundle.deleted_at,
+    }

@@ -24,6 +24,7 @@ CAPABILITIES = (
     "artifact_files",
     "framework_envs",
     "log_grep",
+    "bundle_delete",
 )
 
 

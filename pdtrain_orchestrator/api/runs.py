@@ -84,10 +84,14 @@ class RunView:
             self.base_url, "GET", key, self.expires_in
         )
 
-    def _bundle_keys(self, runs: list[Run]) -> dict[str, str]:
+    def _bundles(self, runs: list[Run]) -> dict[str, tuple]:
+        """Return bundle id -> (s3_key, deleted_at) for runs' bundles."""
         ids = {run.bundle_id for run in runs}
-        query = select(Bundle.id, Bundle.s3_key).where(Bundle.id.in_(ids))
-        return dict(self.session.execute(query).all())
+        query = select(Bundle.id, Bundle.s3_key, Bundle.deleted_at).where(
+            Bundle.id.in_(ids)
+        )
+        rows = self.session.execute(query).all()
+        return {row.id: (row.s3_key, row.deleted_at) for row in rows}
 
     def _model_keys(self, runs: list[Run]) -> dict[str, str]:
         query = select(Artifact.run_id, Artifact.s3_key).where(
@@ -109,7 +113,7 @@ class RunView:
         """
         if not runs:
             return []
-        bundle_keys = self._bundle_keys(runs)
+        bundles = self._bundles(runs)
         model_keys = self._model_keys(runs)
 
         rendered = []
@@ -118,13 +122,14 @@ class RunView:
                 name: getattr(run, name, None)
                 for name in RunResponse.model_fields
             }
-            bundle_key = bundle_keys[run.bundle_id]
+            bundle_key, bundle_deleted_at = bundles[run.bundle_id]
             fields.update(
                 error_message=run.failure_reason,
                 runtime_seconds=self._runtime(run),
                 bundle={
                     "id": run.bundle_id,
                     "s3_uri": self.store.uri(bundle_key),
+                    "deleted_at": bundle_deleted_at,
                 },
                 model_url=self._model_url(model_keys.get(run.id)),
             )

@@ -85,6 +85,24 @@ def test_s3_bundle_goes_to_s3_and_finalizes(api, auth, s3, moto):
     assert stored["Body"].read() == data
 
 
+def test_s3_bundle_delete_removes_the_object(api, auth, s3):
+    presign = _presign_bundle(api, auth)
+    data = tar_gz(TRAIN_BUNDLE)
+    requests.put(presign["presigned_url"], data=data, timeout=10)
+    bundle = api.post(
+        "/v1/bundles/finalize",
+        headers=auth,
+        json={"s3_key": presign["s3_key"]},
+    ).json()
+
+    deleted = api.delete(f"/v1/bundles/{bundle['id']}", headers=auth)
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX)
+
+    assert deleted.status_code == 200, deleted.text
+    assert listed.get("KeyCount", 0) == 0
+    assert api.get("/v1/bundles", headers=auth).json() == []
+
+
 def test_s3_finalize_rejects_sha256_mismatch(api, auth, s3):
     data = tar_gz(TRAIN_BUNDLE)
     presign = _presign_bundle(api, auth)

@@ -17,6 +17,7 @@ from tests.orchestrator.conftest import make_key
 # (method, path template, JSON body) for every request on one resource.
 MATRIX = [
     ("GET", "/v1/bundles/{bundle}", None),
+    ("DELETE", "/v1/bundles/{bundle}", None),
     ("GET", "/v1/datasets/{dataset}", None),
     ("DELETE", "/v1/datasets/{dataset}", None),
     ("DELETE", "/v1/datasets/{dataset}/versions/1", None),

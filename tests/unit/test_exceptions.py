@@ -108,3 +108,12 @@ def test_server_unavailable_names_url_and_fix():
 )
 def test_exit_code_for_each_error(error, code):
     assert exit_code_for(error) == code
+
+
+def test_bundle_count_quota_names_bundle_delete():
+    body = {"detail": "bundle count limit 3 reached", "code": "quota"}
+
+    error = exceptions.ApiError.from_response(_response(413, body))
+
+    assert isinstance(error, exceptions.QuotaRejected)
+    assert "`pdtrain bundle delete NAME:N`" in str(error)
