@@ -119,7 +119,10 @@ def _next_version(session: Session, dataset_id: str) -> int:
     reserved = session.scalar(
         select(func.max(Upload.version)).where(Upload.dataset_id == dataset_id)
     )
-    return max(finalized or 0, reserved or 0) + 1
+    deleted = session.scalar(
+        select(Dataset.last_version).where(Dataset.id == dataset_id)
+    )
+    return max(finalized or 0, reserved or 0, deleted or 0) + 1
 
 
 def _version_exists(session: Session, dataset_id: str, version: int):
@@ -272,7 +275,10 @@ def _store_version(
     validation: dict,
 ) -> int:
     dataset = _dataset_of(session, upload)
-    number = _next_committed_version(session, dataset.id)
+    number = max(
+        _next_committed_version(session, dataset.id),
+        (dataset.last_version or 0) + 1,
+    )
     version = DatasetVersion(
         dataset_id=dataset.id,
         version=number,
@@ -288,6 +294,7 @@ def _store_version(
 
     if body.set_current or dataset.current_version is None:
         dataset.current_version = number
+    dataset.last_version = number
     if upload.description:
         dataset.description = upload.description
     session.delete(upload)

@@ -114,6 +114,9 @@ class Dataset(Base):
     name: Mapped[str] = mapped_column(String(128))
     description: Mapped[str | None] = mapped_column(Text)
     current_version: Mapped[int | None] = mapped_column(Integer)
+    # The highest version number ever committed, so that a number freed
+    # by `dataset delete` never names other data later.
+    last_version: Mapped[int | None] = mapped_column(Integer)
     visibility: Mapped[str] = mapped_column(String(16), default="private")
     tags: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime.datetime] = mapped_column(

@@ -168,8 +168,8 @@ class DeleteDataset(command.Command):
 
     NAME:N (or ID:N) deletes one version; NAME with --all-versions
     deletes the dataset and every version. Deleting frees the quota the
-    files used. A dataset that a pending or running run reads is not
-    deleted. Asks for confirmation on a terminal; elsewhere pass --yes.
+    files used. A dataset that a run reads is not deleted until the run
+    ends. Asks for confirmation on a terminal; elsewhere pass --yes.
     """
 
     examples = (

@@ -27,7 +27,7 @@ from pdtrain_orchestrator.deps import (
 )
 from pdtrain_orchestrator.errors import Conflict, NotFound
 from pdtrain_orchestrator.models import (
-    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
     Dataset,
     DatasetFile,
     DatasetVersion,
@@ -222,9 +222,16 @@ def _uses(run: Run, dataset_id: str, version: int | None) -> bool:
 def _check_unused(
     session: Session, owner: str, dataset_id: str, version=None
 ) -> None:
-    """Raise Conflict when an active run reads the dataset (or version)."""
+    """Raise Conflict when a run that has not ended reads the dataset.
+
+    A created run counts: its inputs are resolved again at submit, and a
+    later upload may take the deleted version's number, so the run would
+    train on other data.
+    """
     active = session.scalars(
-        select(Run).where(Run.owner == owner, Run.status.in_(ACTIVE_STATUSES))
+        select(Run).where(
+            Run.owner == owner, Run.status.not_in(TERMINAL_STATUSES)
+        )
     )
     label = f"dataset {dataset_id}"
     if version is not None:
@@ -281,8 +288,9 @@ def delete_dataset_version(
 ):
     """Delete one version and its files, freeing their quota.
 
-    Deleting the only version deletes the dataset. A version that a
-    pending or running run reads is not deleted (409, naming the run).
+    Deleting the only version deletes the dataset. A version that a run
+    reads until it ends (created, pending, running and the states
+    between) is not deleted (409, naming the run).
     """
     dataset = get_owned(session, Dataset, dataset_id, owner, "dataset")
     found = _find_version(session, owner, dataset_id, version)

@@ -57,10 +57,15 @@ def test_run_show_deleted_dataset_keeps_id(cli, bundle_dir, csv_file):
     run = cli.json(
         "run", "create", "--bundle", "counter", "--dataset", "extra"
     )
+    # A created run keeps its input, so it is stopped first.
+    refused = cli("dataset", "delete", "extra", "--all-versions", "--yes")
+    cli("run", "stop", run["id"], "--yes")
     deleted = cli("dataset", "delete", "extra", "--all-versions", "--yes")
 
     shown = cli.json("run", "show", run["id"])
 
+    assert refused.returncode == 1
+    assert run["id"] in refused.stderr
     assert deleted.returncode == 0, deleted.stderr
     assert shown["inputs"][0]["dataset_name"] is None
     assert shown["inputs"][0]["dataset_id"]
