@@ -4,7 +4,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pdtrain_orchestrator import (
@@ -13,6 +13,7 @@ from pdtrain_orchestrator import (
     run_control,
     run_requests,
 )
+from pdtrain_orchestrator.api.bundles import get_live_bundle
 from pdtrain_orchestrator.api.common import (
     TOTAL_HEADER,
     get_owned,
@@ -28,6 +29,7 @@ from pdtrain_orchestrator.deps import (
     SettingsDep,
     StoreDep,
 )
+from pdtrain_orchestrator.errors import NotFound
 from pdtrain_orchestrator.models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
@@ -174,8 +176,26 @@ def create_run(
     if saved is not run:
         response.status_code = 200
         return view.render(saved)
+    _keep_only_with_bundle(session, run, owner)
     LOG.info("Created run %s from bundle %s", run.id, run.bundle_id)
     return view.render(run)
+
+
+def _keep_only_with_bundle(session: Session, run: Run, owner: str) -> None:
+    """Remove the new run again if its bundle was deleted meanwhile.
+
+    A bundle delete that committed after build_run found the bundle live
+    and checked for runs before this run was committed did not see it.
+    Each side checks after its own commit, so at least one of them finds
+    the other.
+    """
+    try:
+        get_live_bundle(session, run.bundle_id, owner)
+    except NotFound:
+        session.rollback()
+        session.execute(delete(Run).where(Run.id == run.id))
+        session.commit()
+        raise
 
 
 @router.get("", response_model=list[RunResponse])

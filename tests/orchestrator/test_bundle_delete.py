@@ -2,6 +2,8 @@
 
 import pytest
 
+from pdtrain_orchestrator import run_requests
+from pdtrain_orchestrator.models import Bundle, utcnow
 from tests.orchestrator.conftest import TRAIN_BUNDLE, tar_gz, upload_bundle
 
 
@@ -143,6 +145,31 @@ def test_live_bundle_run_shows_no_deleted_at(client, auth, bundle):
 
 def test_run_create_on_deleted_bundle_is_404(client, auth, bundle):
     _delete(client, auth, bundle)
+
+    response = client.post(
+        "/v1/runs", headers=auth, json={"bundle_id": bundle["id"]}
+    )
+
+    assert response.status_code == 404, response.text
+    assert "was deleted" in response.json()["detail"]
+    assert client.get("/v1/runs", headers=auth).json() == []
+
+
+def test_run_create_racing_a_delete_keeps_no_run(
+    client, auth, app, bundle, monkeypatch
+):
+    # The delete commits after run create found the bundle live and
+    # before the run is committed, so the delete's own check finds no run.
+    found_live = run_requests.get_live_bundle
+
+    def live_then_deleted(session, bundle_id, owner):
+        found = found_live(session, bundle_id, owner)
+        with app.state.sessionmaker() as other:
+            other.get(Bundle, bundle_id).deleted_at = utcnow()
+            other.commit()
+        return found
+
+    monkeypatch.setattr(run_requests, "get_live_bundle", live_then_deleted)
 
     response = client.post(
         "/v1/runs", headers=auth, json={"bundle_id": bundle["id"]}
