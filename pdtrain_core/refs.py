@@ -174,11 +174,12 @@ def _try_id(getter, text):
 def resolve_run_id(client, text: str) -> str:
     """Return the id of the run that a reference names.
 
-    The reference is a full run id (used as is), a run name (the newest
-    run of that name wins, with a warning when there are several) or a
-    unique prefix of at least MIN_ID_PREFIX characters of an id. A name
-    wins over an id prefix. Text that matches nothing raises NotFound
-    with a hint, unless the server has a run with that id.
+    The reference is a full run id, a run name (the newest run of that
+    name wins, with a warning when there are several) or a unique prefix
+    of at least MIN_ID_PREFIX characters of an id. A full id in lower
+    case is used as is; in other case it is matched against the listed
+    ids. A name wins over an id prefix. Text that matches nothing raises
+    NotFound with a hint, unless the server has a run with that id.
     """
     text = (text or "").strip()
     if not text:
@@ -186,7 +187,7 @@ def resolve_run_id(client, text: str) -> str:
             "Invalid run reference '': pass a run id, an id prefix or a "
             "run name (see `pdtrain run list`)"
         )
-    if _UUID.match(text):
+    if _UUID.match(text) and text == text.lower():
         return text
     if client.has("run_names"):
         named = client.list_runs(name=text)
@@ -239,7 +240,7 @@ def _by_id_prefix(client, text):
     ]
     exact = [run for run in found if str(run["id"]).lower() == prefix]
     if exact:
-        return text
+        return exact[0]["id"]
     if not found:
         return None
     if len(found) == 1:

@@ -215,6 +215,19 @@ def test_run_prefix_of_older_run_picks_it(world):
     assert result.stdout.splitlines() == ["hello v1"]
 
 
+def test_run_full_id_in_upper_case_finds_the_run(world):
+    upper = world.newer["id"].upper()
+
+    found = world.cli("run", "show", upper, "-f", "value", "-c", "id")
+    unknown = world.cli("run", "show", "F" * 32)
+
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == world.newer["id"]
+    assert unknown.returncode == 1
+    assert f"Run {'F' * 32!r} not found" in unknown.stderr
+    assert "`pdtrain run list` shows them" in unknown.stderr
+
+
 def test_run_submit_and_stop_accept_name(world):
     submitted = world.cli.json("run", "submit", "solo")
     stopped = world.cli.json("run", "stop", "solo", "--yes")
