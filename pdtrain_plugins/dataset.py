@@ -209,7 +209,11 @@ class DeleteDataset(command.Command):
             try:
                 self._delete_one(dataset, number, parsed_args.yes)
             except PdtrainError as error:
-                LOG.error("Cannot delete dataset %s: %s", text, error)
+                message = f"Cannot delete dataset {text}: {error}"
+                if len(targets) == 1:
+                    # One reference, one error line.
+                    raise PdtrainError(message) from error
+                LOG.error(message)
                 failures += 1
         if failures:
             total = len(targets)

@@ -72,6 +72,7 @@ def test_dataset_delete_in_use_names_the_run(cli, two_versions, tmp_path):
     assert refused.returncode == 1
     assert run["id"] in refused.stderr
     assert "rows:1" in refused.stderr
+    assert refused.stderr.count("\n") == 1
 
 
 def test_quota_shows_largest_items(cli, two_versions):
