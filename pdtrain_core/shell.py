@@ -71,6 +71,22 @@ class PdtrainShell(interactive.InteractiveApp):
             return int(ExitCode.SUCCESS)
         return self.last_failure
 
+    def onecmd_plus_hooks(self, line, **kwargs):
+        """Run one line, rejecting an unclosed quote with a usage error."""
+        try:
+            shlex.split(line)
+        except ValueError as error:
+            # cmd2 would print "Invalid syntax" with no hint and no status.
+            LOG.error(
+                "Invalid command line %r: %s; close the quote or escape "
+                "it with a backslash",
+                line.strip(),
+                error,
+            )
+            self.last_failure = int(ExitCode.USAGE)
+            return bool(self.errexit)
+        return super().onecmd_plus_hooks(line, **kwargs)
+
     def precmd(self, statement):
         """Find the pdtrain command a line names, keeping its quoting.
 

@@ -186,3 +186,13 @@ def test_piped_shell_adds_no_blank_line(cli):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "datasets\nbundles\nartifacts\ntotal\n"
+
+
+def test_piped_shell_unclosed_quote_is_usage_error(cli):
+    result = cli(input="run list --name 'open\nquota -f value -c kind\n")
+
+    assert result.returncode == 2
+    assert "bundles" in result.stdout
+    assert result.stderr.count("\n") == 1
+    assert "Invalid command line" in result.stderr
+    assert "close the quote" in result.stderr
