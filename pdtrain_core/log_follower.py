@@ -66,7 +66,7 @@ def compile_grep(text: str, ignore_case: bool = False) -> re.Pattern:
     flags = re.IGNORECASE if ignore_case else 0
     try:
         # re warns about forms such as [[:alpha:]] that may change
-        # meaning in later Pythons; the warning would break the one
+        # meaning in later Pythons. That warning would break the one
         # line a command prints on stderr.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
