@@ -84,6 +84,20 @@ class _ClientMixin:
         self.app.stderr.write(message + "\n")
         self.app.stderr.flush()
 
+    def check_can_confirm(self, action: str) -> None:
+        """Raise UsageError when stdin cannot answer a confirmation."""
+        if not self.app.stdin.isatty():
+            raise UsageError(
+                f"{action} needs confirmation and stdin is not a "
+                "terminal: pass --yes"
+            )
+
+    def confirm(self, question: str) -> bool:
+        """Ask question on stderr; return True when the answer is yes."""
+        self.app.stderr.write(f"{question} [y/N] ")
+        self.app.stderr.flush()
+        return self.app.stdin.readline().strip().lower() in ("y", "yes")
+
 
 class Command(_ClientMixin, command.Command):
     """A command that returns an exit status instead of a table."""

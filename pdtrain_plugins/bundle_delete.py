@@ -52,11 +52,8 @@ class DeleteBundle(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        if not parsed_args.yes and not self.app.stdin.isatty():
-            raise UsageError(
-                "Deleting bundles needs confirmation and stdin is not a "
-                "terminal: pass --yes"
-            )
+        if not parsed_args.yes:
+            self.check_can_confirm("Deleting bundles")
         if not self.client.has("bundle_delete"):
             raise PdtrainError(
                 "This server cannot delete bundles (it does not offer the "
@@ -138,9 +135,7 @@ class DeleteBundle(command.Command):
                 f"Delete all {len(bundles)} versions of bundle {text}, "
                 f"{size}?"
             )
-        self.app.stderr.write(f"{question} [y/N] ")
-        self.app.stderr.flush()
-        return self.app.stdin.readline().strip().lower() in ("y", "yes")
+        return self.confirm(question)
 
     def _delete_one(self, bundle) -> dict:
         """Delete one version and return what the server deleted."""

@@ -198,11 +198,8 @@ class DeleteDataset(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        if not parsed_args.yes and not self.app.stdin.isatty():
-            raise UsageError(
-                "Deleting datasets needs confirmation and stdin is not a "
-                "terminal: pass --yes"
-            )
+        if not parsed_args.yes:
+            self.check_can_confirm("Deleting datasets")
         targets = self._resolve_all(parsed_args)
         failures = 0
         for text, dataset, number in targets:
@@ -269,7 +266,7 @@ class DeleteDataset(command.Command):
 
     def _delete_dataset(self, dataset, label, assume_yes):
         question = f"Delete dataset {label} and all its versions?"
-        if not assume_yes and not self._confirm(question):
+        if not assume_yes and not self.confirm(question):
             self.notice(f"Kept dataset {label}")
             return
         self.client.delete_dataset(dataset["id"])
@@ -282,13 +279,8 @@ class DeleteDataset(command.Command):
                 "the dataset name with --all-versions to delete all of them"
             )
         question = f"Delete version {number} of dataset {label}?"
-        if not assume_yes and not self._confirm(question):
+        if not assume_yes and not self.confirm(question):
             self.notice(f"Kept version {number} of dataset {label}")
             return
         self.client.delete_dataset_version(dataset["id"], number)
         self.notice(f"Deleted version {number} of dataset {label}")
-
-    def _confirm(self, question) -> bool:
-        self.app.stderr.write(f"{question} [y/N] ")
-        self.app.stderr.flush()
-        return self.app.stdin.readline().strip().lower() in ("y", "yes")

@@ -3,7 +3,6 @@
 import logging
 
 from pdtrain_core import command, formatting, refs, runs
-from pdtrain_core.exceptions import UsageError
 from pdtrain_plugins.run_common import (
     FORMATTERS,
     LIST_COLUMNS,
@@ -165,14 +164,8 @@ class StopRun(command.ShowOne):
     def take_action(self, parsed_args):
         run_id = refs.resolve_run_id(self.client, parsed_args.run_id)
         if not parsed_args.yes:
-            if not self.app.stdin.isatty():
-                raise UsageError(
-                    f"Stopping run {run_id} needs confirmation and stdin "
-                    "is not a terminal: pass --yes"
-                )
-            self.app.stderr.write(f"Stop run {run_id}? [y/N] ")
-            self.app.stderr.flush()
-            if self.app.stdin.readline().strip().lower() not in ("y", "yes"):
+            self.check_can_confirm(f"Stopping run {run_id}")
+            if not self.confirm(f"Stop run {run_id}?"):
                 return show_run(self.client.get_run(run_id))
         run = self.client.get_run(run_id)
         if runs.is_terminal(run):
