@@ -32,6 +32,9 @@ class PercentColumn(cliff_columns.FormattableColumn):
     def human_readable(self):
         if self._value is None:
             return ""
+        if 0 < self._value < 0.05:
+            # "0.0%" would read as nothing used.
+            return "<0.1%"
         return f"{self._value:.1f}%"
 
 
