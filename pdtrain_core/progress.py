@@ -42,20 +42,27 @@ def _rich_bar(label, total, stream):
         DownloadColumn,
         Progress,
         TimeRemainingColumn,
-        TransferSpeedColumn,
     )
 
     columns = (
         "{task.description}",
         BarColumn(),
         DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
+        # rich's own speed column counts in MB/s beside the MiB sizes.
+        "{task.fields[rate]}",
         TimeRemainingColumn(),
     )
     console = Console(file=stream)
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda count: bar.advance(task, count)
+        task = bar.add_task(label, total=total, rate="")
+
+        def advance(count):
+            bar.advance(task, count)
+            speed = bar.tasks[0].speed
+            if speed:
+                bar.update(task, rate=f"{human_size(speed)}/s")
+
+        yield advance
 
 
 @contextlib.contextmanager
