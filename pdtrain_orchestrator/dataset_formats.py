@@ -171,7 +171,7 @@ def _count_rows(reader, lines: _Utf8Lines, report: FileReport, bound: int):
             uneven += 1
             if uneven <= MAX_ROW_WARNINGS:
                 report.warnings.append(
-                    f"line {reader.line_num} has {len(row)} fields, the "
+                    f"line {reader.line_num} has {_fields(len(row))}, the "
                     f"header has {width}"
                 )
         if lines.bytes_read >= bound:
@@ -384,3 +384,7 @@ def file_type(name: str) -> str:
             return double[1:]
     _, dot, suffix = lowered.rpartition("/")[2].rpartition(".")
     return suffix if dot and suffix else "unknown"
+
+
+def _fields(count: int) -> str:
+    return "1 field" if count == 1 else f"{count} fields"

@@ -169,7 +169,7 @@ def test_dataset_upload_uneven_csv_is_a_warning(cli, tmp_path):
 
     assert shown["validation"] == "passed"
     assert shown["warnings"] == [
-        "ragged.csv: line 3 has 1 fields, the header has 2"
+        "ragged.csv: line 3 has 1 field, the header has 2"
     ]
     assert again["warnings"] == shown["warnings"]
     assert again["row_count"] == 3

@@ -59,7 +59,7 @@ def test_dataset_uneven_csv_row_is_a_warning(client, auth):
     _, done = upload_dataset(client, auth, "ragged", {"r.csv": data})
 
     warnings = done.json()["validation"]["warnings"]
-    assert "r.csv: line 3 has 1 fields, the header has 2" in warnings
+    assert "r.csv: line 3 has 1 field, the header has 2" in warnings
     assert done.json()["validation"]["status"] == "passed"
 
 
