@@ -85,6 +85,19 @@ class PdtrainShell(interactive.InteractiveApp):
             )
             self.last_failure = int(ExitCode.USAGE)
             return bool(self.errexit)
+        redirector = self.statement_parser.parse(line).redirector
+        if redirector:
+            # Commands write to pdtrain's own stdout, which cmd2's
+            # redirection does not capture: the file would stay empty.
+            LOG.error(
+                "%r does not work inside the pdtrain shell; run the "
+                "command from your system shell, as `pdtrain run list "
+                "%s ...`",
+                redirector,
+                redirector,
+            )
+            self.last_failure = int(ExitCode.USAGE)
+            return bool(self.errexit)
         return super().onecmd_plus_hooks(line, **kwargs)
 
     def precmd(self, statement):

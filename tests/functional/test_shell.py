@@ -196,3 +196,20 @@ def test_piped_shell_unclosed_quote_is_usage_error(cli):
     assert result.stderr.count("\n") == 1
     assert "Invalid command line" in result.stderr
     assert "close the quote" in result.stderr
+
+
+def test_piped_shell_rejects_pipes_and_redirection(cli, tmp_path):
+    target = tmp_path / "out.txt"
+    script = (
+        "quota -f value -c kind | wc -l\n"
+        f"quota -f value -c kind > {target}\n"
+        "bundle list --name 'a|b' -f value -c name\n"
+    )
+
+    result = cli(input=script)
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 2
+    assert "'|' does not work inside the pdtrain shell" in result.stderr
+    assert "'>' does not work inside the pdtrain shell" in result.stderr
+    assert not target.exists()
