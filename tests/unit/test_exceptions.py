@@ -90,7 +90,7 @@ def test_server_unavailable_names_url_and_fix():
     error = exceptions.ServerUnavailable("http://127.0.0.1:9", "refused")
 
     assert "http://127.0.0.1:9 (refused)" in str(error)
-    assert "pdtrain server start" in str(error)
+    assert "`pdtrain info` shows the URL" in str(error)
 
 
 @pytest.mark.parametrize(
