@@ -296,8 +296,10 @@ class PdtrainApp(app.App):
             return
         deferred = getattr(cmd, "deferred_error", None)
         if deferred is not None:
-            # The command printed its result before failing.
-            self.LOG.error(deferred)
+            # The command printed its result before failing. An
+            # interrupt has printed its own note already.
+            if not isinstance(deferred, KeyboardInterrupt):
+                self.LOG.error(deferred)
             self._exit_code = exit_code_for(deferred)
             return
         run = getattr(cmd, "finished_run", None)

@@ -85,7 +85,7 @@ class _ClientMixin:
         self.app.stderr.flush()
 
     def check_can_confirm(self, action: str) -> None:
-        """Raise UsageError when stdin cannot answer a confirmation."""
+        """Raise UsageError when stdin is not a terminal to confirm on."""
         if not self.app.stdin.isatty():
             raise UsageError(
                 f"{action} needs confirmation and stdin is not a "

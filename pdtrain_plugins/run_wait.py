@@ -143,9 +143,14 @@ class Waiting:
                 follower=follower,
                 retrier=make_retrier(self),
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             self.notice(interrupted_note(run["id"]))
-            raise
+            if self._streaming(parsed_args):
+                raise
+            # As after a timeout, the run is still printed (as last
+            # seen) so that a script keeps its id; the app exits 130.
+            self.deferred_error = interrupt
+            return run
         except WaitTimedOut as error:
             current = self.client.get_run(run["id"])
             if self._streaming(parsed_args):

@@ -276,6 +276,27 @@ def test_watch_ctrl_c_exits_130_and_run_goes_on(slot_cli, tmp_path):
     assert after["status"] == "running"
 
 
+def test_create_wait_ctrl_c_still_prints_id(slot_cli, tmp_path):
+    _bundle(slot_cli, tmp_path, "hushed", SLEEPER)
+    waiter = subprocess.Popen(
+        [PDTRAIN, "run", "create", "--bundle", "hushed", "--submit",
+         "--wait", "--interval", "0.2", "-f", "value", "-c", "id"],
+        env=slot_cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    time.sleep(3)
+
+    waiter.send_signal(signal.SIGINT)
+    stdout, stderr = waiter.communicate(timeout=20)
+    run_id = stdout.strip()
+    slot_cli("run", "stop", run_id, "--yes")
+
+    assert waiter.returncode == INTERRUPTED
+    assert len(run_id) == 32
+    assert f"Interrupted; run {run_id} keeps running" in stderr
+    assert "Traceback" not in stderr
+
+
 def test_logs_follow_into_closed_pipe_exits_141(slot_cli, tmp_path):
     _bundle(slot_cli, tmp_path, "chatty", COUNTER)
     run = slot_cli.json("run", "create", "--bundle", "chatty", "--submit")
