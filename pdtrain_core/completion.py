@@ -164,7 +164,7 @@ class Completer:
     """Candidates for the word under the cursor of a pdtrain line."""
 
     def __init__(self, app, live_values, shell=False):
-        """shell=True also offers the commands only the shell knows."""
+        """Build a completer; shell=True also offers exit and history."""
         self.app = app
         self.live_values = live_values
         self.shell = shell

@@ -63,7 +63,7 @@ def _unavailable_hint(reason):
     if reason in ("connection reset", "connection closed mid-response"):
         return "retry the command; if it keeps failing, check the server log"
     # The URL may come from an option, the environment or a profile,
-    # and `pdtrain info` tells which.
+    # and `pdtrain info` shows which.
     return (
         "check that it is running and that the URL is right (`pdtrain "
         "info` shows the URL and where it comes from)"

@@ -3,7 +3,7 @@
 The client calls ``RequestSpinner`` around each request (its
 ``on_request`` hook), so the client itself never writes. The spinner
 appears only after DELAY seconds and is erased when the request ends.
-The app installs it only when stderr is a terminal and not with -q;
+The app installs it only when stderr is a terminal and not with -q.
 rich is imported only when a spinner is first shown, so commands whose
 requests finish quickly or whose stderr is a pipe never import it.
 

@@ -3,7 +3,7 @@
 Rerunning an upload whose response was lost (a timeout while the server
 was still committing) would otherwise make a second, identical
 version. The check is cheap when nothing matches: the file is hashed
-only when the latest version holds one file of the same name, size and
+only when the latest version contains one file of the same name, size and
 packing.
 """
 
@@ -47,8 +47,8 @@ def same_dataset_version(
     )
     if not same_shape:
         return None
-    answer = client.dataset_download(dataset["id"], latest["version"])
-    files = answer.get("files") or []
+    download = client.dataset_download(dataset["id"], latest["version"])
+    files = download.get("files") or []
     if len(files) != 1 or files[0].get("file_name") != path.name:
         return None
     stored = files[0].get("sha256")

@@ -102,7 +102,7 @@ class Settings:
         """Create the home folder (mode 0700) and load the signing secret.
 
         Folders made on the way to the home are 0700 too: the embedded
-        server's home is $PDTRAIN_HOME/local, and $PDTRAIN_HOME holds the
+        server's home is $PDTRAIN_HOME/local, and $PDTRAIN_HOME contains the
         CLI's API keys.
         """
         missing = [

@@ -76,7 +76,7 @@ FORMATTERS = {
 class InputsColumn(formatting.ListColumn):
     """Run inputs: "channel=name:version" lines in tables.
 
-    The dataset id stands in for the name when the dataset is gone or
+    The dataset id is shown in place of the name when the dataset is gone or
     the name was not looked up.
     """
 

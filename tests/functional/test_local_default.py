@@ -41,7 +41,7 @@ def test_local_key_file_is_private(local_cli):
 
 
 def test_silent_server_is_not_started_twice(local_cli):
-    # A live process that looks like the orchestrator but never answers,
+    # A live process that looks like the orchestrator but never responds,
     # as a server stuck in a long request would.
     silent = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)",

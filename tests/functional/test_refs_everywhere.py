@@ -215,7 +215,7 @@ def test_run_prefix_of_older_run_picks_it(world):
     assert result.stdout.splitlines() == ["hello v1"]
 
 
-def test_run_full_id_in_upper_case_finds_the_run(world):
+def test_upper_case_full_run_id_found(world):
     upper = world.newer["id"].upper()
 
     found = world.cli("run", "show", upper, "-f", "value", "-c", "id")

@@ -113,7 +113,7 @@ def test_run_show_table_shortens_model_url(cli, bundle_dir, csv_file):
 
     widest = max(len(line) for line in table.stdout.splitlines())
     assert "signature=" in shown["model_url"]
-    # Each answer signs the URL again, so only the part before the
+    # Each response signs the URL again, so only the part before the
     # expiry and signature must match.
     assert url.stdout.split("?")[0] == shown["model_url"].split("?")[0]
     assert "signature=" in url.stdout
